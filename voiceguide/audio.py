@@ -85,7 +85,8 @@ def pydub_segment_class():
     import warnings
 
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
+        warnings.simplefilter("ignore", RuntimeWarning)  # no ffmpeg on PATH: we hand it ours
+        warnings.simplefilter("ignore", DeprecationWarning)  # audioop, on 3.11-3.12
         from pydub import AudioSegment
     AudioSegment.converter = ffmpeg_path()
     return AudioSegment

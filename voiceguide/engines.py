@@ -1,0 +1,335 @@
+"""Text-to-speech engines behind one small interface, and a registry of them by name.
+
+An engine turns one text into speech: mono float32 ``(samples, 1)`` at ``audio.RATE``. ``speak``
+wraps every engine with the checks no engine is trusted to do itself: the clip exists, is not
+silent, and lasts a plausible time for its words; a failure is retried, then reported.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import difflib
+import hashlib
+import json
+import os
+import queue
+import subprocess
+import sys
+import tempfile
+import threading
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+from typing import ClassVar
+
+import numpy as np
+
+from . import audio, pyttsx3_worker
+from .errors import EngineError, UsageError, VoiceguideError
+from .model import ENGINE_NAMES, Voice
+
+ATTEMPTS = 3
+"""How many times a failed synthesis is tried before it is reported."""
+
+
+@dataclass(frozen=True)
+class VoiceInfo:
+    """One voice an engine offers."""
+
+    id: str
+    name: str
+    languages: tuple[str, ...] = ()
+    gender: str | None = None
+
+
+class Engine(ABC):
+    """A text-to-speech engine. Subclasses set ``name`` and implement the three methods."""
+
+    name: ClassVar[str]
+
+    @abstractmethod
+    def version(self) -> str:
+        """A string that changes whenever the engine's output may change (it keys the cache)."""
+
+    @abstractmethod
+    def voices(self) -> list[VoiceInfo]:
+        """The voices this engine offers."""
+
+    @abstractmethod
+    def synthesize(self, text: str, voice: Voice) -> np.ndarray:
+        """Speak ``text``; return mono float32 ``(samples, 1)`` at ``audio.RATE`` (may raise)."""
+
+    def resolve_voice(self, wanted: str | None) -> str | None:
+        """The id of the voice named ``wanted`` (an id, an id's last part, or a name); ``None`` stays."""
+        if wanted is None:
+            return None
+        voices = self.voices()
+        for test in (lambda v: v.id == wanted,
+                     lambda v: v.id.rsplit("/", 1)[-1].lower() == wanted.lower(),
+                     lambda v: v.name.lower() == wanted.lower()):
+            for v in voices:
+                if test(v):
+                    return v.id
+        known = [v.id for v in voices] + [v.name for v in voices]
+        close = difflib.get_close_matches(wanted, known, n=1, cutoff=0.6)
+        hint = f"; did you mean '{close[0]}'?" if close else ""
+        raise UsageError(f"unknown voice '{wanted}' for engine {self.name}{hint} "
+                         f"(see: voiceguide voices --engine {self.name})")
+
+
+def speak(engine: Engine, text: str, voice: Voice) -> np.ndarray:
+    """Synthesize, trim and verify one narration clip, retrying a failure; raise ``EngineError``."""
+    problem = ""
+    for _ in range(ATTEMPTS):
+        try:
+            clip = trim_silence(engine.synthesize(text, voice))
+        except UsageError:
+            raise
+        except (OSError, RuntimeError, VoiceguideError) as exc:
+            problem = str(exc) or type(exc).__name__
+            continue
+        problem = implausible(clip, text, voice.rate)
+        if not problem:
+            return clip
+    short = text if len(text) <= 60 else text[:57] + "..."
+    raise EngineError(f"{engine.name} could not speak {short!r} ({ATTEMPTS} attempts): {problem}")
+
+
+def implausible(clip: np.ndarray, text: str, rate_wpm: float) -> str:
+    """Why ``clip`` cannot be the speech of ``text`` at ``rate_wpm``, or ``""`` when it can."""
+    if clip.size == 0:
+        return "the engine produced no audio"
+    seconds = len(clip) / audio.RATE
+    expected = 60.0 * max(1, len(text.split())) / rate_wpm
+    if seconds < 0.2 * expected:
+        return f"the speech is {seconds:.2f} s long, far too short for {len(text.split())} words"
+    if seconds > 5.0 * expected + 2.0:
+        return f"the speech is {seconds:.1f} s long, far too long for {len(text.split())} words"
+    return ""
+
+
+def trim_silence(clip: np.ndarray, threshold_db: float = -50.0, keep_ms: float = 10.0) -> np.ndarray:
+    """Cut leading and trailing near-silence (engines pad differently), keeping ``keep_ms`` of margin."""
+    if clip.size == 0:
+        return clip
+    loud = np.flatnonzero(np.abs(clip).max(axis=1) > audio.db_to_gain(threshold_db))
+    if loud.size == 0:
+        return clip[:0]
+    keep = int(audio.RATE * keep_ms / 1000.0)
+    return audio.edge_fade(clip[max(0, loud[0] - keep): loud[-1] + 1 + keep], ms=keep_ms / 2)
+
+
+@contextlib.contextmanager
+def _quiet():
+    """Silence a library's prints at the file-descriptor level (pyttsx3 and espeak print per file)."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = os.dup(1), os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 1)
+        os.dup2(devnull, 2)
+        with contextlib.redirect_stdout(None):
+            yield
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved[0], 1)
+        os.dup2(saved[1], 2)
+        for fd in (*saved, devnull):
+            os.close(fd)
+
+
+class Pyttsx3Engine(Engine):
+    """Offline system voices through pyttsx3: espeak-ng on Linux (shipped by ``espeakng-loader``,
+    no system package needed), NSSpeechSynthesizer on macOS, SAPI5 on Windows.
+
+    Speech is made in a child process (``pyttsx3_worker``), one per voice setting: see there why.
+    """
+
+    name = "pyttsx3"
+    TIMEOUT = 30.0
+    """Seconds one utterance may take before the worker counts as hung and is replaced."""
+
+    def __init__(self) -> None:
+        self._tts = None
+        self._voices: list[VoiceInfo] | None = None
+        self._worker: _Worker | None = None
+
+    def _driver(self):
+        """An in-process pyttsx3, used only to list voices."""
+        if self._tts is None:
+            try:
+                with _quiet():
+                    self._tts = pyttsx3_worker.init_pyttsx3()
+            except (ImportError, OSError, RuntimeError) as exc:
+                raise EngineError(f"pyttsx3 could not start: {exc}") from exc
+        return self._tts
+
+    def version(self) -> str:
+        parts = [f"pyttsx3-{_dist_version('pyttsx3')}", sys.platform]
+        if sys.platform.startswith("linux"):
+            parts.append(f"espeakng-loader-{_dist_version('espeakng-loader')}")
+        return "/".join(parts)
+
+    def voices(self) -> list[VoiceInfo]:
+        if self._voices is None:
+            self._voices = [
+                VoiceInfo(v.id, v.name or v.id, tuple(_text(lang) for lang in (v.languages or ())), v.gender)
+                for v in self._driver().getProperty("voices")
+            ]
+        return self._voices
+
+    def default_voice(self) -> str | None:
+        """A US English voice where there is one: espeak's own default is British."""
+        ids = {v.id for v in self.voices()}
+        return next((i for i in ("gmw/en-us", "en-us") if i in ids), None)
+
+    def synthesize(self, text: str, voice: Voice) -> np.ndarray:
+        settings = {"voice": self.resolve_voice(voice.voice) or self.default_voice(),
+                    "rate": int(round(voice.rate)), "volume": float(voice.volume)}
+        if self._worker is None or self._worker.settings != settings:
+            self.close()
+            self._worker = _Worker(settings, self.TIMEOUT)
+        with tempfile.TemporaryDirectory(prefix="voiceguide-tts-") as tmp:
+            path = Path(tmp) / "speech.wav"
+            try:
+                self._worker.speak(text, path)
+            except EngineError:
+                self.close()  # a fresh worker for the retry
+                raise
+            if not path.is_file() or path.stat().st_size <= 44:
+                raise EngineError("pyttsx3 wrote no audio file")
+            return _read_wav(path) if _is_riff(path) else audio.decode_file(path, channels=1)
+
+    def close(self) -> None:
+        """Stop the worker process, if any."""
+        if self._worker is not None:
+            self._worker.close()
+            self._worker = None
+
+
+class _Worker:
+    """The parent's side of one ``pyttsx3_worker`` process."""
+
+    def __init__(self, settings: dict, timeout: float):
+        self.settings = settings
+        self.timeout = timeout
+        self._stderr = tempfile.TemporaryFile()
+        self._proc = subprocess.Popen(
+            [sys.executable, "-m", "voiceguide.pyttsx3_worker"], stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE, stderr=self._stderr, text=True, encoding="utf-8", bufsize=1)
+        self._replies: queue.Queue[dict | None] = queue.Queue()
+        threading.Thread(target=self._read, daemon=True).start()
+        atexit.register(self.close)
+        self._ask(settings)
+
+    def _read(self) -> None:
+        for line in self._proc.stdout:
+            self._replies.put(json.loads(line))
+        self._replies.put(None)
+
+    def _ask(self, request: dict) -> None:
+        try:
+            self._proc.stdin.write(json.dumps(request) + "\n")
+            self._proc.stdin.flush()
+            reply = self._replies.get(timeout=self.timeout)
+        except OSError:
+            reply = None
+        except queue.Empty:
+            raise EngineError(f"pyttsx3 did not answer within {self.timeout:g} s") from None
+        if reply is None:
+            raise EngineError(self._death())
+        if "error" in reply:
+            raise EngineError(reply["error"])
+
+    def speak(self, text: str, path: Path) -> None:
+        self._ask({"text": text, "path": str(path)})
+
+    def _death(self) -> str:
+        try:
+            code = self._proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            code = None
+        self._stderr.seek(0)
+        lines = self._stderr.read().decode("utf-8", "replace").strip().splitlines()
+        return f"the pyttsx3 process stopped (exit code {code})" + (f": {lines[-1]}" if lines else "")
+
+    def close(self) -> None:
+        if self._proc.poll() is None:
+            self._proc.kill()
+            self._proc.wait()
+        for stream in (self._proc.stdin, self._proc.stdout):
+            with contextlib.suppress(OSError):
+                stream.close()
+        self._stderr.close()
+        atexit.unregister(self.close)
+
+
+def _read_wav(path: Path) -> np.ndarray:
+    return audio.from_segment(audio.pydub_segment_class().from_wav(str(path)))
+
+
+def _is_riff(path: Path) -> bool:
+    with open(path, "rb") as f:
+        return f.read(4) == b"RIFF"
+
+
+def _dist_version(dist: str) -> str:
+    try:
+        return metadata.version(dist)
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def _text(value) -> str:
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+
+
+class FakeEngine(Engine):
+    """A deterministic stand-in for a voice: one voiced burst per syllable-ish chunk of each word,
+    a pause after punctuation, timed like speech at the given rate. Fast and exact, for tests and
+    dry runs; it sounds like humming, not words."""
+
+    name = "fake"
+    VOICES = (VoiceInfo("low", "Fake low", ("en",)), VoiceInfo("high", "Fake high", ("en",)))
+
+    def version(self) -> str:
+        return "fake-1"
+
+    def voices(self) -> list[VoiceInfo]:
+        return list(self.VOICES)
+
+    def synthesize(self, text: str, voice: Voice) -> np.ndarray:
+        base = 180.0 if self.resolve_voice(voice.voice) == "high" else 120.0
+        word_seconds = 60.0 / voice.rate
+        pieces = []
+        for word in text.split():
+            n = int(round(word_seconds * audio.RATE * 0.8))
+            seed = int.from_bytes(hashlib.sha256(word.lower().encode()).digest()[:4], "little")
+            pieces.append(_hum(n, base * (1.0 + (seed % 40) / 100.0)) * voice.volume)
+            gap = 0.45 if word[-1] in ".!?;:" else 0.2
+            pieces.append(np.zeros(int(round(word_seconds * audio.RATE * gap)), dtype=np.float32))
+        return np.concatenate(pieces)[:, None] if pieces else np.zeros((0, 1), np.float32)
+
+
+def _hum(n: int, f0: float) -> np.ndarray:
+    t = np.arange(n, dtype=np.float64) / audio.RATE
+    tone = sum(np.sin(2 * np.pi * f0 * k * t) / k for k in (1, 2, 3, 4))
+    envelope = np.sin(np.pi * np.arange(n) / max(1, n - 1)) ** 0.5
+    return (0.3 * tone * envelope).astype(np.float32)
+
+
+ENGINES: dict[str, type[Engine]] = {cls.name: cls for cls in (Pyttsx3Engine, FakeEngine)}
+assert tuple(ENGINES) == ENGINE_NAMES, "model.ENGINE_NAMES must list the registered engines"
+_instances: dict[str, Engine] = {}
+
+
+def get_engine(name: str) -> Engine:
+    """The engine registered as ``name`` (one instance per process: espeak starts once)."""
+    if name not in ENGINES:
+        raise UsageError(f"unknown engine '{name}'; choose one of: {', '.join(ENGINES)}")
+    if name not in _instances:
+        _instances[name] = ENGINES[name]()
+    return _instances[name]
