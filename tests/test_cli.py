@@ -129,3 +129,29 @@ def test_voices_lists_the_fake_voices(runner):
 def test_the_starter_routines_are_valid(runner):
     result = runner.invoke(main, ["check", "lymphatic"])
     assert result.exit_code == 0, result.stderr
+
+
+def test_routine_sound_and_background_files_in_any_format(runner, scripts, tmp_path):
+    import subprocess
+
+    from voiceguide.audio import ffmpeg_path
+
+    sounds = scripts / "sounds"
+    sounds.mkdir()
+    for name, source in (("knock.flac", "sine=frequency=700:duration=0.2"),
+                         ("rain.ogg", "anoisesrc=color=pink:duration=6:amplitude=0.2")):
+        subprocess.run([ffmpeg_path(), "-v", "error", "-f", "lavfi", "-i", source, str(sounds / name)], check=True)
+    (scripts / "own.yaml").write_text(FAKE_ROUTINE.replace(
+        "voice: {engine: fake}",
+        "voice: {engine: fake}\nbackground: {bed: sounds/rain.ogg}\nsounds: {tick: sounds/knock.flac}"))
+    result = runner.invoke(main, ["render", "own", "--scripts", str(scripts), "--out", str(tmp_path / "o")])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "o" / "own.mp3").stat().st_size > 10_000
+
+
+def test_python_dash_m_runs_the_cli():
+    import subprocess
+    import sys
+
+    result = subprocess.run([sys.executable, "-m", "voiceguide", "--help"], capture_output=True, text=True)
+    assert result.returncode == 0 and "Usage: voiceguide" in result.stdout
