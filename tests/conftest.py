@@ -36,20 +36,40 @@ def _pyttsx3_problem() -> str:
     from voiceguide.model import Voice
 
     try:
-        engines.speak(engines.get_engine("pyttsx3"), "Hello there.", Voice())
+        engines.speak(engines.get_engine("pyttsx3"), "Hello there.", Voice(engine="pyttsx3"))
     except VoiceguideError as exc:
         return str(exc)
     return ""
 
 
+def _piper_problem() -> str:
+    """Why a Piper voice and the offline listener cannot run here, or "" when they can."""
+    from voiceguide import engines
+    from voiceguide.errors import VoiceguideError
+
+    try:
+        import pocketsphinx  # noqa: F401
+    except ImportError:
+        return "pocketsphinx is not installed"
+    if not engines.PiperEngine.available():
+        return "piper-tts is not installed"
+    try:
+        engines.get_engine("piper").resolve_voice(None)
+    except VoiceguideError as exc:
+        return str(exc)
+    return ""
+
+
+REQUIREMENTS = {"engine": _pyttsx3_problem, "piper": _piper_problem}
+
+
 def pytest_collection_modifyitems(config, items):
-    """Tests marked ``engine`` need pyttsx3 with a working voice: skip them, with the reason, where
-    there is none (CI installs it, so there they run)."""
-    marked = [item for item in items if item.get_closest_marker("engine")]
-    if not marked:
-        return
-    problem = _pyttsx3_problem()
-    if problem and not os.environ.get("CI"):  # in CI the engine must work: let those tests fail
-        skip = pytest.mark.skip(reason=f"pyttsx3 cannot speak here: {problem}")
-        for item in marked:
-            item.add_marker(skip)
+    """Tests marked ``engine`` need pyttsx3 with a working voice, ``piper`` a Piper voice and
+    pocketsphinx: skip them, with the reason, where those are missing; in CI (which installs them)
+    they must run, so there a missing one fails instead."""
+    for marker, problem_of in REQUIREMENTS.items():
+        marked = [item for item in items if item.get_closest_marker(marker)]
+        problem = problem_of() if marked else ""
+        if problem and not os.environ.get("CI"):
+            for item in marked:
+                item.add_marker(pytest.mark.skip(reason=f"{marker}: {problem}"))

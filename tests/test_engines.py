@@ -12,7 +12,7 @@ from voiceguide.model import Voice
 
 
 def test_unknown_engine_lists_the_valid_names():
-    with pytest.raises(UsageError, match=r"unknown engine 'espeak'; choose one of: pyttsx3, fake"):
+    with pytest.raises(UsageError, match=r"unknown engine 'espeak'; choose one of: auto, pyttsx3, piper, fake"):
         engines.get_engine("espeak")
 
 

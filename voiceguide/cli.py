@@ -191,14 +191,18 @@ def list_routines(scripts_dir, cache_dir):
 
 
 @main.command()
-@click.option("--engine", metavar="NAME", default="pyttsx3", show_default=True,
-              help=f"One of: {', '.join(engines.ENGINES)}.")
+@click.option("--engine", metavar="NAME", help=f"Only this engine's voices: {', '.join(engines.ENGINES)}.")
 @handle_errors
 def voices(engine):
-    """List the voices an engine offers (id, name, languages)."""
-    for v in engines.get_engine(engine).voices():
-        langs = ", ".join(v.languages)
-        click.echo(f"{v.id:<28} {v.name:<32} {langs}")
+    """List the voices each engine offers: engine, id, languages, quality."""
+    names = [engine] if engine else [n for n in engines.ENGINES if n != "fake"]
+    for name in names:
+        found = engines.get_engine(name).voices() if name != "piper" or engines.PiperEngine.available() else []
+        if not found:
+            how = "pip install 'voiceguide[piper]' and a voice" if name == "piper" else "none found"
+            click.echo(f"{name:<8} (no voices: {how})")
+        for v in found:
+            click.echo(f"{name:<8} {v.id:<28} {', '.join(v.languages):<12} {v.quality or ''}".rstrip())
 
 
 class _Progress:

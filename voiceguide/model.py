@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from .errors import Where
 
 #: Text-to-speech engines a routine may name (``engines.py`` registers one class for each).
-ENGINE_NAMES = ("pyttsx3", "fake")
+ENGINE_NAMES = ("auto", "pyttsx3", "piper", "fake")
 #: Sound names the program can make itself (see ``sounds.py``); anything else is a file path.
 BUILTIN_SOUNDS = ("tick", "wood", "chime", "bell", "rise", "fall", "none")
 #: Backgrounds the program can make itself; anything else is a file path.
@@ -26,8 +26,9 @@ DEFAULT_SOUND_LEVELS = {"tick": -16.0, "chime": -10.0, "inhale": -18.0, "exhale"
 class Voice:
     """How narration is spoken."""
 
-    engine: str = "pyttsx3"
-    """Text-to-speech engine: a name from ``voiceguide voices`` (``pyttsx3``, ``fake``)."""
+    engine: str = "auto"
+    """Text-to-speech engine: ``auto`` (a Piper voice where one is installed, else pyttsx3),
+    ``pyttsx3``, ``piper`` or ``fake``."""
     voice: str | None = None
     """The engine's voice id or name; ``None`` is the engine's default English voice."""
     rate: float = 150.0

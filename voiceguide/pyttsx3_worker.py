@@ -6,10 +6,14 @@ previous rate). Settings applied once, before the first utterance, always held. 
 also keeps pyttsx3's and espeak's prints off the user's terminal and lets the parent bound a hang
 with a timeout and recover from a crash.
 
+The main process never loads espeak-ng itself: Piper bundles its own, and the two in one process
+crash (measured here: a segfault once both were loaded).
+
 Protocol (JSON lines): the first line on stdin is ``{"voice": id or null, "rate": wpm, "volume": v}``;
 the worker answers ``{"ready": true}`` (or ``{"error": ...}`` and exits). Each further line is
-``{"text": ..., "path": ...}``; the worker writes the WAV and answers ``{"done": true}`` or
-``{"error": ...}``. It exits at the end of stdin. Imports stay light: no numpy here.
+``{"text": ..., "path": ...}``, answered ``{"done": true}`` once the WAV is written, or
+``{"voices": true}``, answered ``{"voices": [{"id", "name", "gender", "languages"}, ...]}``;
+failures are answered ``{"error": ...}``. It exits at the end of stdin. Imports stay light: no numpy.
 """
 
 from __future__ import annotations
@@ -69,6 +73,11 @@ def main() -> None:
     reply(ready=True)
     for line in sys.stdin:
         request = json.loads(line)
+        if request.get("voices"):
+            reply(voices=[{"id": v.id, "name": v.name or v.id, "gender": v.gender,
+                           "languages": [_text(lang) for lang in (v.languages or ())]}
+                          for v in tts.getProperty("voices")])
+            continue
         finished.clear()
         try:
             tts.save_to_file(request["text"], request["path"])
@@ -80,6 +89,10 @@ def main() -> None:
             reply(done=True)
         else:
             reply(error=f"pyttsx3 did not finish speaking within {TIMEOUT:g} s")
+
+
+def _text(value) -> str:
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
 
 
 if __name__ == "__main__":

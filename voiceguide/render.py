@@ -59,17 +59,16 @@ def routine_files(scripts_dir: str | Path = SCRIPTS_DIR) -> list[Path]:
 
 def load(name: str | Path, scripts_dir: str | Path = SCRIPTS_DIR, *, engine: str | None = None,
          voice: str | None = None, rate: float | None = None, volume: float | None = None) -> Routine:
-    """Load and validate a routine, with voice settings overridden where given."""
+    """Load and validate a routine, with voice settings overridden where given, and its engine
+    settled (``auto`` becomes the engine it stands for)."""
     routine = script.load_routine(routine_path(name, scripts_dir))
     overrides = {k: v for k, v in (("engine", engine), ("voice", voice), ("rate", rate), ("volume", volume))
                  if v is not None}
-    if overrides:
-        if "engine" in overrides:
-            engines.get_engine(overrides["engine"])  # an unknown name is a usage error, now
-            if "voice" not in overrides:
-                overrides["voice"] = None  # the routine's voice belongs to its own engine
-        routine = dataclasses.replace(routine, voice=dataclasses.replace(routine.voice, **overrides))
-    return routine
+    if "engine" in overrides and "voice" not in overrides:
+        overrides["voice"] = None  # the routine's voice belongs to its own engine
+    settled = dataclasses.replace(routine.voice, **overrides)
+    settled = dataclasses.replace(settled, engine=engines.resolve_engine(settled.engine, settled.voice))
+    return dataclasses.replace(routine, voice=settled)
 
 
 def narrate(routine: Routine, cache: NarrationCache | None = None,
