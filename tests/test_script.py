@@ -707,8 +707,9 @@ def test_the_json_schema_describes_every_field() -> None:
         "type": "number", "minimum": 60, "maximum": 400, "default": 150.0,
         "description": "Words per minute, 60 to 400. Calm guidance sits around 140 to 160.",
     }
-    pause, step = schema["properties"]["steps"]["items"]["oneOf"]
+    pause, repeat, include, step = schema["properties"]["steps"]["items"]["oneOf"]
     assert pause["required"] == ["pause"]
+    assert (repeat["required"], include["required"]) == (["repeat", "steps"], ["include"])
     assert step["required"] == ["title"]
     number, text = step["properties"]["duration"]["oneOf"]
     assert number == {"type": "number", "exclusiveMinimum": 0, "maximum": 86400.0}

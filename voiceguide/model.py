@@ -2,13 +2,18 @@
 
 Times are in seconds (floats) here, as the author wrote them; the planner turns them into samples.
 Every step keeps ``where`` (file, line, field path) so later stages can point back at the script.
+Texts are final here: names such as ``{side}`` are filled in, and repeats and sides are unrolled
+into one ``Step`` per round and side. Narration may still hold exact pauses (``[4s]``), which
+``text.split_pauses`` cuts out.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from .errors import Where
+from .text import phrases
 
 #: Text-to-speech engines a routine may name (``engines.py`` registers one class for each).
 ENGINE_NAMES = ("auto", "pyttsx3", "piper", "fake")
@@ -17,9 +22,40 @@ BUILTIN_SOUNDS = ("tick", "wood", "chime", "bell", "rise", "fall", "none")
 #: Backgrounds the program can make itself; anything else is a file path.
 BUILTIN_BEDS = ("noise", "drone", "none")
 #: Event kinds that play a sound, and the built-in each uses unless the routine says otherwise.
-DEFAULT_SOUNDS = {"tick": "tick", "chime": "chime", "inhale": "rise", "exhale": "fall"}
+#: The first four play in every routine; ``switch``, ``countdown`` and ``halfway`` in routines that
+#: use those cues; ``end`` and ``finish`` only where a routine (or the library's defaults) names them.
+DEFAULT_SOUNDS = {
+    "tick": "tick",
+    "chime": "chime",
+    "inhale": "rise",
+    "exhale": "fall",
+    "switch": "bell",
+    "countdown": "wood",
+    "halfway": "bell",
+    "end": "bell",
+    "finish": "chime",
+}
 #: Default level of each sound, in dB relative to the voice.
-DEFAULT_SOUND_LEVELS = {"tick": -16.0, "chime": -10.0, "inhale": -18.0, "exhale": -18.0}
+DEFAULT_SOUND_LEVELS = {
+    "tick": -16.0,
+    "chime": -10.0,
+    "inhale": -18.0,
+    "exhale": -18.0,
+    "switch": -12.0,
+    "countdown": -14.0,
+    "halfway": -14.0,
+    "end": -12.0,
+    "finish": -10.0,
+}
+#: The sounds every routine has, whether it uses them or not.
+CORE_SOUNDS = ("tick", "chime", "inhale", "exhale")
+#: The sounds that play only where a routine names them.
+NAMED_ONLY_SOUNDS = ("end", "finish")
+#: What a step may do when its narration does not fit (see ``Overflow``).
+OVERFLOW_POLICIES = ("error", "extend", "speed")
+#: The usual seconds per stroke of each kind of practice, as (least, most); ``voiceguide check``
+#: warns about a stroke pace far outside them.
+PACES = {"lymphatic": (2.0, 4.0), "circulation": (0.6, 1.5), "tension": (1.5, 5.0)}
 
 
 @dataclass(frozen=True)
@@ -64,6 +100,17 @@ class Sound:
 
 
 @dataclass(frozen=True)
+class Overflow:
+    """What a step does when its narration does not fit in it."""
+
+    policy: str = "error"
+    """``error`` (report it), ``extend`` (the step grows to fit) or ``speed`` (the voice speeds up
+    to fit, up to ``max_speed``; beyond it, report it)."""
+    max_speed: float = 1.25
+    """The most ``speed`` may speed the voice up: 1.25 is a quarter faster."""
+
+
+@dataclass(frozen=True)
 class Timing:
     """Pacing inside every step."""
 
@@ -71,6 +118,29 @@ class Timing:
     """Seconds from a step's start to its first words (lets the chime ring)."""
     settle: float = 1.0
     """Seconds from the end of the words to the first stroke or breath."""
+    switch: float = 3.0
+    """Seconds between a side's switch cue and its first stroke: time to change hands."""
+    min_stroke: float = 0.4
+    """The least time one stroke may have, in seconds."""
+    overflow: Overflow = field(default_factory=Overflow)
+    """What steps do when their narration does not fit (each step may say otherwise)."""
+    pace: str | None = None
+    """The practice whose usual stroke pace ``voiceguide check`` holds strokes to (``PACES``)."""
+
+
+@dataclass(frozen=True)
+class BreathWords:
+    """Words spoken at the start of each breath phase (``None``: that phase has none)."""
+
+    inhale: str | None = None
+    hold: str | None = None
+    exhale: str | None = None
+    hold_out: str | None = None
+    cycles: int | None = None
+    """How many cycles, from the first, speak them; ``None`` means every cycle."""
+
+    def texts(self) -> list[str]:
+        return [t for t in (self.inhale, self.hold, self.exhale, self.hold_out) if t]
 
 
 @dataclass(frozen=True)
@@ -83,10 +153,42 @@ class Breath:
     hold_out: float = 0.0
     cycles: int | None = None
     """How many cycles; ``None`` means as many whole cycles as fit in the step's duration."""
+    words: BreathWords | None = None
+    """Spoken phase cues, besides the inhale and exhale tones."""
 
     @property
     def period(self) -> float:
         return self.inhale + self.hold + self.exhale + self.hold_out
+
+
+@dataclass(frozen=True)
+class Countdown:
+    """A count over the last ``count`` strokes or seconds of a step's pacing."""
+
+    count: int
+    unit: str
+    """``strokes`` or ``seconds``."""
+    words: tuple[str, ...] = ()
+    """The spoken count, from ``count`` down to 1; empty: the countdown sound instead."""
+
+
+@dataclass(frozen=True)
+class Callout:
+    """A spoken "time left" cue."""
+
+    before_end: float
+    """Seconds before the step's end."""
+    say: str
+
+
+@dataclass(frozen=True)
+class Switch:
+    """How a later side of a step begins: the switch sound, this cue, and a pause to change hands."""
+
+    say: str | None
+    """The spoken switch cue; ``None``: the sound alone."""
+    pause: float
+    """Seconds from the cue's end to the side's first stroke."""
 
 
 @dataclass(frozen=True)
@@ -95,6 +197,8 @@ class Step:
 
     ``kind`` is ``"step"`` for ordinary steps (and the intro and outro), ``"pause"`` for a plain pause.
     A step with ``duration=None`` lasts as long as its content needs (intro, outro, breath steps).
+    A step with sides is one ``Step`` per side, each with its ``side``; every side after the first
+    has a ``switch`` and no ``say``. A step in a repeat is one ``Step`` per round.
     """
 
     title: str
@@ -105,6 +209,38 @@ class Step:
     strokes: int | None = None
     stroke_every: float | None = None
     breath: Breath | None = None
+    side: str | None = None
+    """The side this part works on, in a step with sides."""
+    switch: Switch | None = None
+    """How this side begins, on every side after the first."""
+    round: int | None = None
+    """The round, from 1, in a repeat."""
+    rounds: int | None = None
+    """How many rounds the repeat has."""
+    overflow: Overflow = field(default_factory=Overflow)
+    countdown: Countdown | None = None
+    halfway: str | bool = False
+    """A cue halfway through the pacing: ``True`` plays the halfway sound, text is spoken."""
+    callouts: tuple[Callout, ...] = ()
+    closing: str | None = None
+    """Words that end exactly at the step's end, after its pacing."""
+    pace: str | None = None
+    """The practice whose usual stroke pace ``voiceguide check`` holds this step to."""
+
+    def texts(self) -> Iterator[str]:
+        """Every phrase this step speaks, in order (pauses cut out)."""
+        spoken = [self.say, self.switch.say if self.switch else None]
+        if self.breath is not None and self.breath.words is not None:
+            spoken += self.breath.words.texts()
+        if self.countdown is not None:
+            spoken += self.countdown.words
+        if isinstance(self.halfway, str):
+            spoken.append(self.halfway)
+        spoken += [c.say for c in self.callouts]
+        spoken.append(self.closing)
+        for text in spoken:
+            if text:
+                yield from phrases(text)
 
 
 @dataclass(frozen=True)
@@ -123,11 +259,13 @@ class Routine:
     voice: Voice = field(default_factory=Voice)
     background: Background = field(default_factory=Background)
     sounds: dict[str, Sound] = field(default_factory=dict)
-    """One ``Sound`` for every key of ``DEFAULT_SOUNDS`` (the loader fills in defaults)."""
+    """The ``Sound`` of each kind of event the routine plays: every one of ``CORE_SOUNDS``, and
+    those of the other ``DEFAULT_SOUNDS`` that the routine uses or names (the loader fills in
+    defaults). The planner places ``end`` and ``finish`` events only when they are here."""
     timing: Timing = field(default_factory=Timing)
     steps: tuple[Step, ...] = ()
     """Everything in playing order: the intro (if any), the steps, the outro (if any)."""
 
     def texts(self) -> list[str]:
-        """Every distinct narration text, in order of first use."""
-        return list(dict.fromkeys(s.say for s in self.steps if s.say))
+        """Every distinct phrase the voice speaks, in order of first use."""
+        return list(dict.fromkeys(text for step in self.steps for text in step.texts()))

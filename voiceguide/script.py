@@ -1,86 +1,93 @@
 """Read a routine file (see ``docs/format.md``) into a validated ``model.Routine``.
 
-The format is declared once, near the end of this module, as a tree of small *kinds* of value
-(``Text``, ``Number``, ``Duration``, ``Mapping``, ...). Each kind does two things: it checks and
-converts one YAML node, reporting problems at the node's line and column, and it describes itself
-as JSON Schema. ``load_routine`` and ``json_schema`` read the same definitions, so they cannot
-drift apart, and a new field is one more ``Field`` in a ``Mapping``.
+The format itself is declared in ``format.py`` as a tree of kinds of value (``kinds.py``); this
+module reads files with it, and ``json_schema`` describes it from the same definitions.
 
 Loading runs in stages, and each stage reports every problem it finds before the file is given up:
-bytes to text (UTF-8), text to YAML nodes (``yaml.compose``, which keeps line and column marks),
-one walk over all nodes (alias bombs, tags), the routine's fields (names, types, ranges), and last
-the checks that need several fields at once (do the strokes fit after ``timing.lead_in``?). Only a
-file with no problems becomes a ``Routine``.
+the library's defaults file (``_defaults.yaml`` beside the routine), then the routine: bytes to text
+(UTF-8), text to YAML nodes (``yaml.compose``, which keeps line and column marks), one walk over all
+nodes (alias bombs, tags), the routine's fields (names, types, ranges; each ``include`` reads its
+snippet from ``_snippets/`` the same way, reporting at the snippet's own lines), and last the
+unrolling of repeats and sides into steps, with names filled into texts and the checks that need
+several fields at once (do the strokes fit after ``timing.lead_in``?). Only a file with no problems
+becomes a ``Routine``.
 """
 
 from __future__ import annotations
 
-import difflib
-import enum
-import math
+import dataclasses
+import json
+import os
 import re
-import textwrap
-from abc import ABC, abstractmethod
-from collections.abc import Callable
-from dataclasses import dataclass, field, replace
-from itertools import combinations
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
-from yaml.constructor import SafeConstructor
 from yaml.resolver import Resolver
 
+from . import text as texts
 from .errors import Problem, ScriptError, UsageError, Where
+from .format import (
+    DEFAULT_SWITCH,
+    DEFAULT_TIME_LEFT,
+    DEFAULTS,
+    DEFS,
+    MIN_STROKE_INTERVAL,
+    ROUTINE,
+    SNIPPET,
+    BreathSpec,
+    CountdownSpec,
+    Include,
+    Repeat,
+    SwitchSpec,
+    TimeLeftSpec,
+)
+from .kinds import INVALID, MAX_DURATION, Context, Loaded, Phrase, did_you_mean, join_path
 from .model import (
-    BUILTIN_BEDS,
-    BUILTIN_SOUNDS,
+    CORE_SOUNDS,
     DEFAULT_SOUND_LEVELS,
     DEFAULT_SOUNDS,
-    ENGINE_NAMES,
-    Background,
-    Breath,
+    BreathWords,
+    Callout,
+    Countdown,
     Routine,
     Sound,
     Step,
+    Switch,
     Timing,
-    Voice,
 )
+from .text import format_seconds, parse_duration, spoken_duration
 
 __all__ = [
+    "DEFAULTS_FILE",
     "MAX_DURATION",
     "MAX_NODES",
+    "MAX_STEPS",
     "MIN_STROKE_INTERVAL",
+    "SCHEMAS",
+    "SNIPPETS_DIR",
     "format_seconds",
     "json_schema",
     "load_routine",
+    "new_routine",
     "parse_duration",
+    "starter_routine",
 ]
 
-MIN_STROKE_INTERVAL = 0.4
-"""The least time between two strokes, in seconds."""
-MAX_DURATION = 24 * 60 * 60.0
-"""The longest any duration may be, in seconds."""
 MAX_NODES = 100_000
 """The most YAML nodes a routine may hold, counting each use of an alias again."""
+MAX_STEPS = 1000
+"""The most steps a routine may unroll to (every round and side counts)."""
+SNIPPETS_DIR = "_snippets"
+"""The folder, in the library (the routine's folder), that ``include`` reads snippets from."""
+DEFAULTS_FILE = "_defaults.yaml"
+"""The file, in the library, whose settings every routine there inherits."""
 _TOLERANCE = 1e-9
 """Slack for float sums in the "does it fit" checks (10 strokes of 0.4 s fit in exactly 4 s)."""
-
-_NUMBER = r"(\d+(?:\.\d+)?)"
-_DURATION_PATTERN = (
-    rf"\s*(?:{_NUMBER}|(?=\d)"
-    rf"(?:{_NUMBER}\s*h(?:ours?|rs?)?\s*)?"
-    rf"(?:{_NUMBER}\s*m(?:in(?:ute)?s?)?\s*)?"
-    rf"(?:{_NUMBER}\s*s(?:ec(?:ond)?s?)?\s*)?"
-    rf"(?:{_NUMBER}\s*ms\s*)?)\s*"
-)
-"""A duration as text: a bare number of seconds, or hours, minutes, seconds and milliseconds in
-that order, each optional (``40s``, ``1.5 s``, ``500ms``, ``2 min``, ``1m30s``, ``1 h 5 m``).
-Written to work both as a Python and as a JSON Schema (ECMA-262) regular expression."""
-_DURATION_RE = re.compile(_DURATION_PATTERN)
-_DURATION_UNITS = (1.0, 3600.0, 60.0, 1.0, 0.001)
-"""Seconds per unit, for the pattern's groups in order: bare number, h, m, s, ms."""
-_DURATION_EXAMPLES = "a duration such as 30, '30s' or '1m30s'"
+_SNIPPET_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_ .-]*(?:/[A-Za-z0-9_][A-Za-z0-9_ .-]*)*")
+"""A snippet's name: its path below ``_snippets/``, in parts that never start with a dot."""
 
 
 # --- The public API ---------------------------------------------------------------------------
@@ -90,10 +97,12 @@ def load_routine(path: str | Path) -> Routine:
     """Read and validate the routine file at ``path``.
 
     Returns the ``Routine`` (its ``id`` is the file's stem, its ``source`` is ``str(path)``), with
-    defaults filled in, durations in seconds and sound files as absolute paths.
+    the library's defaults inherited, defaults filled in, repeats and sides unrolled, names in texts
+    filled in, durations in seconds and sound files as absolute paths.
 
     Raises ``UsageError`` when there is no such file, and ``ScriptError`` carrying every problem
-    in the file, sorted by line and column, when it is not a valid routine.
+    in the file and the files it uses, sorted by file (the routine's first) and by line and
+    column, when it is not a valid routine.
     """
     file = str(path)
     source = Path(path)
@@ -103,756 +112,255 @@ def load_routine(path: str | Path) -> Routine:
         data = source.read_bytes()
     except OSError as exc:
         raise UsageError(f"{file}: cannot read the routine file: {exc.strerror}") from exc
-    ctx = Context(file=file, folder=source.parent)
+    library = source.parent
+    problems: list[Problem] = []
+    inherited = _load_defaults(library, problems)
+    ctx = Context(file=file, folder=library, problems=problems, inherited=inherited,
+                  include=_includer(library, ((source.stem, source.resolve()),), problems))
     routine = _read(data, source.stem, ctx)
-    if routine is None:
-        problems = dict.fromkeys(ctx.problems)  # an aliased node can repeat a problem
-        raise ScriptError(sorted(problems, key=lambda p: (p.where.line, p.where.col)))
+    if routine is None or problems:
+        raise ScriptError(_sorted(problems, first=file))
     return routine
 
 
-def json_schema() -> dict[str, Any]:
-    """The routine format as a JSON Schema (draft 2020-12), made from the loader's own definitions.
+SCHEMAS = {
+    "routine": (ROUTINE, "voiceguide routine",
+                "A guided routine that voiceguide turns into an MP3; see docs/format.md."),
+    "defaults": (DEFAULTS, "voiceguide library defaults",
+                 "_defaults.yaml: settings every routine in its folder inherits; see docs/format.md."),
+    "snippet": (SNIPPET, "voiceguide snippet",
+                "A file in _snippets/: a step, or a list of steps, that routines include by name; "
+                "see docs/format.md."),
+}
+"""The files voiceguide reads, each as (kind, schema title, schema description)."""
+
+
+def json_schema(of: str = "routine") -> dict[str, Any]:
+    """The format of a routine (or of the ``defaults`` file, or a ``snippet``) as a JSON Schema
+    (draft 2020-12), made from the loader's own definitions.
 
     It checks what JSON Schema can express (fields, types, ranges, number durations); the loader
-    also checks what it cannot (duration text ranges, sound files, whether strokes fit).
+    also checks what it cannot (duration text ranges, sound files, snippets, whether strokes fit).
     """
-    return {
+    kind, title, description = SCHEMAS[of]
+    schema = {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
-        "title": "voiceguide routine",
-        "description": "A guided routine that voiceguide turns into an MP3; see docs/format.md.",
-        **ROUTINE.schema(),
+        "title": title,
+        "description": description,
+        **kind.schema(),
     }
+    if '"#/$defs/' in json.dumps(schema):
+        schema["$defs"] = {name: target().schema() for name, target in DEFS.items()}
+    return schema
 
 
-def parse_duration(text: str) -> float | None:
-    """Seconds in a duration written as text (``40``, ``1.5s``, ``500ms``, ``1m30s``, ``2 min``).
+def starter_routine(title: str, schema: str | None = None) -> str:
+    """The text of a new routine called ``title``: commented, and valid as it is.
 
-    A leading ``-`` makes it negative (so messages can say "got -5"); ``None`` if it is not a
-    duration at all.
+    ``schema`` is where editors find the routine JSON Schema (a path relative to the new file, or
+    a URL), for the ``yaml-language-server`` comment on the first line.
     """
-    unsigned = text.strip()
-    sign = -1.0 if unsigned.startswith("-") else 1.0
-    match = _DURATION_RE.fullmatch(unsigned.removeprefix("-"))
-    if match is None:
-        return None
-    amounts = zip(match.groups(), _DURATION_UNITS, strict=True)
-    return sign * sum(float(amount) * unit for amount, unit in amounts if amount is not None)
+    head = f"# yaml-language-server: $schema={schema}\n" if schema else ""
+    return head + _STARTER.replace("TITLE", title)
 
 
-def format_seconds(seconds: float) -> str:
-    """Seconds written compactly for messages, to the millisecond: ``3``, ``1.5``, ``0.25``."""
-    text = f"{seconds:.3f}".rstrip("0").rstrip(".")
-    return "0" if text == "-0" else text
+_ROUTINE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
 
 
-# --- What every kind of value shares ----------------------------------------------------------
+def new_routine(name: str, folder: str | Path, title: str | None = None) -> Path:
+    """Write ``folder/NAME.yaml``, a starting routine (``starter_routine``), and return its path.
 
-
-class _Invalid(enum.Enum):
-    INVALID = "invalid"
-
-
-INVALID = _Invalid.INVALID
-"""What a kind returns for a value it rejected, after reporting why."""
-
-
-@dataclass
-class Context:
-    """One load's state: the file's name as given, the folder its paths start from, and the
-    problems found so far."""
-
-    file: str
-    folder: Path
-    problems: list[Problem] = field(default_factory=list)
-    constructor: SafeConstructor = field(default_factory=SafeConstructor)
-
-    def where(self, node: yaml.Node, path: str) -> Where:
-        """The node's place in the file (1-based), named by ``path``."""
-        return Where(self.file, node.start_mark.line + 1, node.start_mark.column + 1, path)
-
-    def report(self, where: Where, message: str) -> _Invalid:
-        """Record a problem; returns ``INVALID`` so a kind can ``return ctx.report(...)``."""
-        self.problems.append(Problem(where, message))
-        return INVALID
-
-    def reject(self, node: yaml.Node, path: str, message: str) -> _Invalid:
-        """Record a problem with the value at ``node``; returns ``INVALID``."""
-        return self.report(self.where(node, path), message)
-
-    def scalar(self, node: yaml.ScalarNode) -> Any:
-        """The node's value by ``yaml.safe_load`` rules: ``yes`` is True, ``1.5`` a float."""
-        return self.constructor.construct_object(node)
-
-
-class Kind(ABC):
-    """One kind of value in a routine file."""
-
-    @abstractmethod
-    def load(self, node: yaml.Node, path: str, ctx: Context) -> Any:
-        """The node's value, checked and converted; or ``INVALID``, after reporting why to ``ctx``.
-
-        ``path`` names the value in messages (``steps[2].duration``).
-        """
-
-    @abstractmethod
-    def schema(self) -> dict[str, Any]:
-        """This kind as JSON Schema."""
-
-
-def _describe(node: yaml.Node, ctx: Context) -> str:
-    """What a node holds, for "expected ..., got X" messages: ``a list``, ``text``, ``true``."""
-    if not isinstance(node, yaml.ScalarNode):
-        return "a mapping" if isinstance(node, yaml.MappingNode) else "a list"
-    value = ctx.scalar(node)
-    if value is None:
-        return "nothing"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (int, float)):
-        return "a number"
-    if isinstance(value, str):
-        return "text"
-    return "a date"  # timestamps are the only other scalars plain YAML makes
-
-
-def _quote(text: str) -> str:
-    """Text as quoted in messages, shortened to one line."""
-    return "'" + textwrap.shorten(text, width=40, placeholder="...") + "'"
-
-
-def _did_you_mean(word: str, names: tuple[str, ...] | list[str]) -> str:
-    """``"; did you mean 'x'?"`` when one of ``names`` is close to ``word``, else ``""``."""
-    close = difflib.get_close_matches(word, names, n=1, cutoff=0.6)
-    return f"; did you mean '{close[0]}'?" if close else ""
-
-
-def _join(path: str, name: str) -> str:
-    return f"{path}.{name}" if path else name
-
-
-# --- Scalars ----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Text(Kind):
-    """A non-blank string, stripped; ``collapse`` also turns each run of whitespace into one
-    space (for narration written as a folded or literal block)."""
-
-    collapse: bool = False
-
-    def load(self, node: yaml.Node, path: str, ctx: Context) -> Any:
-        if not isinstance(node, yaml.ScalarNode):
-            return ctx.reject(node, path, f"expected text, got {_describe(node, ctx)}")
-        value = ctx.scalar(node)
-        if isinstance(value, bool):
-            word = "true" if value else "false"
-            hint = "put it in quotes"
-            if node.value.lower() != word:  # the YAML 1.1 trap: yes, no, on, off
-                hint += f': "{node.value}" reads as {word}'
-            return ctx.reject(node, path, f"expected text, got {word} ({hint})")
-        if value is not None and not isinstance(value, str):
-            return ctx.reject(node, path, f"expected text, got {_describe(node, ctx)} (put it in quotes)")
-        text = " ".join((value or "").split()) if self.collapse else (value or "").strip()
-        return text or ctx.reject(node, path, "must not be empty")
-
-    def schema(self) -> dict[str, Any]:
-        return {"type": "string", "pattern": r"\S"}
-
-
-@dataclass(frozen=True)
-class Choice(Kind):
-    """One of a fixed set of names; ``noun`` names the set in messages (``unknown engine``)."""
-
-    noun: str
-    names: tuple[str, ...]
-
-    def load(self, node: yaml.Node, path: str, ctx: Context) -> Any:
-        name = Text().load(node, path, ctx)
-        if name is INVALID or name in self.names:
-            return name
-        choices = ", ".join(self.names)
-        hint = _did_you_mean(name, self.names)
-        return ctx.reject(node, path, f"unknown {self.noun} '{name}'; choose one of: {choices}{hint}")
-
-    def schema(self) -> dict[str, Any]:
-        return {"type": "string", "enum": list(self.names)}
-
-
-@dataclass(frozen=True)
-class SoundRef(Kind):
-    """A built-in sound (or bed) name, or an audio file relative to the routine file.
-
-    Files must exist; they are returned as absolute paths (and decoded later, not here).
+    Its first line points editors at ``docs/routine.schema.json`` when a folder above ``folder``
+    holds one. Raises ``UsageError`` for a name that is not a plain file name or a routine that
+    already exists.
     """
-
-    noun: str
-    builtins: tuple[str, ...]
-
-    def load(self, node: yaml.Node, path: str, ctx: Context) -> Any:
-        name = Text().load(node, path, ctx)
-        if name is INVALID or name in self.builtins:
-            return name
-        file = ctx.folder / name
-        if file.is_file():
-            return str(file.resolve())
-        builtins = ", ".join(self.builtins)
-        hint = _did_you_mean(name, self.builtins)
-        return ctx.reject(
-            node, path,
-            f"no built-in {self.noun} '{name}' and no file {file}; built-ins are {builtins}{hint}",
-        )
-
-    def schema(self) -> dict[str, Any]:
-        return {"type": "string", "pattern": r"\S", "examples": list(self.builtins)}
-
-
-def _number(node: yaml.Node, path: str, ctx: Context, expected: str) -> Any:
-    """A finite YAML number (never a boolean); or ``INVALID`` with "expected {expected}, got ..."."""
-    value = ctx.scalar(node) if isinstance(node, yaml.ScalarNode) else None
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        if math.isfinite(value):
-            return value
-        got = node.value  # .inf or .nan, as written
-    elif isinstance(value, str):
-        got = f"text ({_quote(value)})"
-    else:
-        got = _describe(node, ctx)
-    return ctx.reject(node, path, f"expected {expected}, got {got}")
-
-
-@dataclass(frozen=True)
-class Number(Kind):
-    """A number from ``minimum`` to ``maximum`` (both included), as a float."""
-
-    minimum: float
-    maximum: float
-
-    def load(self, node: yaml.Node, path: str, ctx: Context) -> Any:
-        value = _number(node, path, ctx, "a number")
-        if value is INVALID:
-            return value
-        if not self.minimum <= value <= self.maximum:
-            return ctx.reject(
-                node, path, f"must be between {self.minimum:g} and {self.maximum:g}, got {value:g}"
-            )
-        return float(value)
-
-    def schema(self) -> dict[str, Any]:
-        return {"type": "number", "minimum": self.minimum, "maximum": self.maximum}
-
-
-@dataclass(frozen=True)
-class Integer(Kind):
-    """A whole number, at least ``minimum`` (``10`` or ``10.0``; not ``2.5``)."""
-
-    minimum: int
-
-    def load(self, node: yaml.Node, path: str, ctx: Context) -> Any:
-        value = _number(node, path, ctx, "a whole number")
-        if value is INVALID:
-            return value
-        if not float(value).is_integer():
-            return ctx.reject(node, path, f"expected a whole number, got {node.value}")
-        if value < self.minimum:
-            return ctx.reject(node, path, f"must be at least {self.minimum}, got {value:g}")
-        return int(value)
-
-    def schema(self) -> dict[str, Any]:
-        return {"type": "integer", "minimum": self.minimum}
-
-
-@dataclass(frozen=True)
-class Duration(Kind):
-    """Seconds, as a number or text with units (see ``parse_duration``); at most 24 hours.
-
-    It must be more than 0, or with ``at_least``, at least that (so ``at_least=0`` allows 0).
-    """
-
-    at_least: float | None = None
-
-    def load(self, node: yaml.Node, path: str, ctx: Context) -> Any:
-        seconds = self._seconds(node, path, ctx)
-        if seconds is INVALID:
-            return seconds
-        if self.at_least is None and seconds <= 0:
-            return ctx.reject(node, path, f"must be more than 0 seconds, got {format_seconds(seconds)}")
-        if self.at_least is not None and seconds < self.at_least:
-            return ctx.reject(
-                node, path,
-                f"must be at least {format_seconds(self.at_least)} seconds, got {format_seconds(seconds)}",
-            )
-        if seconds > MAX_DURATION:
-            return ctx.reject(node, path, f"must be at most 24 hours, got {format_seconds(seconds)} seconds")
-        return float(seconds)
-
-    @staticmethod
-    def _seconds(node: yaml.Node, path: str, ctx: Context) -> Any:
-        if isinstance(node, yaml.ScalarNode) and isinstance(text := ctx.scalar(node), str):
-            seconds = parse_duration(text)
-            if seconds is None:
-                return ctx.reject(node, path, f"expected {_DURATION_EXAMPLES}, got {_quote(text)}")
-            return seconds
-        return _number(node, path, ctx, _DURATION_EXAMPLES)
-
-    def schema(self) -> dict[str, Any]:
-        number: dict[str, Any] = {"type": "number", "maximum": MAX_DURATION}
-        if self.at_least is None:
-            number["exclusiveMinimum"] = 0
-        else:
-            number["minimum"] = self.at_least
-        return {"oneOf": [number, {"type": "string", "pattern": f"^{_DURATION_PATTERN}$"}]}
-
-
-# --- Structures -------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Field:
-    """One field of a mapping.
-
-    ``default`` (JSON-compatible) stands in for the field when it is not written, and is shown
-    in the JSON Schema; ``None`` leaves the field out (or to the model's own default).
-    """
-
-    name: str
-    kind: Kind
-    description: str
-    required: bool = False
-    default: Any = None
-
-
-@dataclass
-class Loaded:
-    """A checked mapping, before it becomes a model value."""
-
-    where: Where
-    """The mapping itself."""
-    values: dict[str, Any] = field(default_factory=dict)
-    """Fields whose values passed their checks (converted), and the defaults of fields not written."""
-    places: dict[str, Where] = field(default_factory=dict)
-    """Every known field that was written, valid or not, in the order written."""
-
-
-class Rule(ABC):
-    """A constraint between the fields of one mapping."""
-
-    @abstractmethod
-    def check(self, loaded: Loaded, ctx: Context) -> None:
-        """Report to ``ctx`` where ``loaded`` breaks the rule."""
-
-    @abstractmethod
-    def schema(self) -> dict[str, Any]:
-        """The rule as JSON Schema (applied to the mapping)."""
-
-
-@dataclass(frozen=True)
-class AtMostOne(Rule):
-    """At most one of ``names`` may be written; each one after the first is a problem."""
-
-    names: tuple[str, ...]
-
-    def check(self, loaded: Loaded, ctx: Context) -> None:
-        written = [name for name in loaded.places if name in self.names]
-        listed = f"{', '.join(self.names[:-1])} and {self.names[-1]}"
-        for name in written[1:]:
-            ctx.report(loaded.places[name], f"use only one of {listed}")
-
-    def schema(self) -> dict[str, Any]:
-        return {"not": {"anyOf": [{"required": list(pair)} for pair in combinations(self.names, 2)]}}
-
-
-@dataclass(frozen=True)
-class RequiredUnless(Rule):
-    """``name`` is required unless ``other`` is written; ``reason`` says so in the message."""
-
-    name: str
-    other: str
-    reason: str
-
-    def check(self, loaded: Loaded, ctx: Context) -> None:
-        if self.name not in loaded.places and self.other not in loaded.places:
-            where = replace(loaded.where, path=_join(loaded.where.path, self.name))
-            ctx.report(where, f"required field is missing ({self.reason})")
-
-    def schema(self) -> dict[str, Any]:
-        return {"anyOf": [{"required": [self.name]}, {"required": [self.other]}]}
-
-
-@dataclass(frozen=True)
-class Mapping(Kind):
-    """A mapping with a fixed set of fields; anything else in it is a problem.
-
-    Without ``build`` it loads as a ``Loaded`` (even with required fields missing, so later checks
-    still see what is there). With ``build``, it loads as ``build(loaded)``, or as ``INVALID`` when
-    a required field is missing or any field is invalid. ``expected`` names it in "expected X, got Y" messages.
-    """
-
-    fields: tuple[Field, ...]
-    build: Callable[[Loaded], Any] | None = None
-    rules: tuple[Rule, ...] = ()
-    expected: str = "a mapping"
-
-    def field_named(self, name: str) -> Field | None:
-        """The field called ``name``, if the mapping has one."""
-        return next((f for f in self.fields if f.name == name), None)
-
-    def load(self, node: yaml.Node, path: str, ctx: Context) -> Any:
-        if not isinstance(node, yaml.MappingNode):
-            return ctx.reject(node, path, f"expected {self.expected}, got {_describe(node, ctx)}")
-        loaded = Loaded(ctx.where(node, path))
-        first_lines: dict[str, int] = {}
-        for key, value in node.value:
-            if not isinstance(key, yaml.ScalarNode):
-                ctx.reject(key, path, f"expected a field name, got {_describe(key, ctx)}")
-                continue
-            name, field_path = key.value, _join(path, key.value)
-            if name in first_lines:
-                ctx.reject(key, field_path, f"duplicate field; it is already set on line {first_lines[name]}")
-                continue
-            first_lines[name] = key.start_mark.line + 1
-            known = self.field_named(name)
-            if known is None:
-                ctx.reject(key, field_path, self._unknown(name))
-                continue
-            loaded.places[name] = ctx.where(value, field_path)
-            result = known.kind.load(value, field_path, ctx)
-            if result is not INVALID:
-                loaded.values[name] = result
-        return self.finish(loaded, ctx)
-
-    def finish(self, loaded: Loaded, ctx: Context) -> Any:
-        """Report missing fields, fill in defaults, apply the rules, and build."""
-        for f in self.fields:
-            if f.name in loaded.places:
-                continue
-            if f.required:
-                ctx.report(replace(loaded.where, path=_join(loaded.where.path, f.name)), "required field is missing")
-            elif f.default is not None:
-                loaded.values[f.name] = f.default
-        for rule in self.rules:
-            rule.check(loaded, ctx)
-        if self.build is None:
-            return loaded
-        if any(f.name not in loaded.values for f in self.fields if f.required or f.name in loaded.places):
-            return INVALID  # missing or invalid: the problem is reported, and there is nothing to build
-        return self.build(loaded)
-
-    def _unknown(self, name: str) -> str:
-        names = [f.name for f in self.fields]
-        close = difflib.get_close_matches(name, names, n=1, cutoff=0.6)
-        if close:
-            return f"unknown field; did you mean '{close[0]}'?"
-        return f"unknown field; expected one of: {', '.join(names)}"
-
-    def schema(self) -> dict[str, Any]:
-        properties = {}
-        for f in self.fields:
-            properties[f.name] = {**f.kind.schema(), "description": f.description}
-            if f.default is not None:
-                properties[f.name]["default"] = f.default
-        schema: dict[str, Any] = {"type": "object", "properties": properties, "additionalProperties": False}
-        required = [f.name for f in self.fields if f.required]
-        if required:
-            schema["required"] = required
-        if self.rules:
-            schema["allOf"] = [rule.schema() for rule in self.rules]
-        return schema
-
-
-def _into(model: Callable[..., Any]) -> Callable[[Loaded], Any]:
-    """A ``Mapping.build`` that passes the mapping's values to ``model`` as keyword arguments."""
-    return lambda loaded: model(**loaded.values)
-
-
-@dataclass(frozen=True)
-class ListOf(Kind):
-    """A non-empty list of ``item``; ``noun`` names an item in messages (``a list of steps``).
-
-    Items that fail their checks are left out of the result (their problems are reported).
-    """
-
-    item: Kind
-    noun: str
-
-    def load(self, node: yaml.Node, path: str, ctx: Context) -> Any:
-        if not isinstance(node, yaml.SequenceNode):
-            return ctx.reject(node, path, f"expected a list of {self.noun}s, got {_describe(node, ctx)}")
-        if not node.value:
-            return ctx.reject(node, path, f"needs at least one {self.noun}")
-        items = [self.item.load(child, f"{path}[{i}]", ctx) for i, child in enumerate(node.value)]
-        return [item for item in items if item is not INVALID]
-
-    def schema(self) -> dict[str, Any]:
-        return {"type": "array", "items": self.item.schema(), "minItems": 1}
-
-
-@dataclass(frozen=True)
-class Form:
-    """One shape a value may take: ``kind`` reads the nodes that ``matches`` accepts."""
-
-    matches: Callable[[yaml.Node], bool]
-    kind: Kind
-
-
-@dataclass(frozen=True)
-class OneOf(Kind):
-    """A value with several forms, told apart by the node's shape (the first form that matches).
-
-    ``expected`` names all the forms in the message for a node that matches none.
-    """
-
-    expected: str
-    forms: tuple[Form, ...]
-
-    def load(self, node: yaml.Node, path: str, ctx: Context) -> Any:
-        for form in self.forms:
-            if form.matches(node):
-                return form.kind.load(node, path, ctx)
-        return ctx.reject(node, path, f"expected {self.expected}, got {_describe(node, ctx)}")
-
-    def schema(self) -> dict[str, Any]:
-        return {"oneOf": [form.kind.schema() for form in self.forms]}
-
-
-@dataclass(frozen=True)
-class Shorthand(Kind):
-    """A scalar that stands for a mapping with one field: ``intro: Hi`` is ``intro: {say: Hi}``."""
-
-    mapping: Mapping
-    name: str
-
-    def _field(self) -> Field:
-        shorthand_for = self.mapping.field_named(self.name)
-        assert shorthand_for is not None, f"the mapping has no field {self.name!r}"
-        return shorthand_for
-
-    def load(self, node: yaml.Node, path: str, ctx: Context) -> Any:
-        value = self._field().kind.load(node, path, ctx)
-        if value is INVALID:
-            return value
-        where = ctx.where(node, path)
-        return self.mapping.finish(Loaded(where, {self.name: value}, {self.name: where}), ctx)
-
-    def schema(self) -> dict[str, Any]:
-        return self._field().kind.schema()
-
-
-def _is_scalar(node: yaml.Node) -> bool:
-    return isinstance(node, yaml.ScalarNode)
-
-
-def _is_mapping(node: yaml.Node) -> bool:
-    return isinstance(node, yaml.MappingNode)
-
-
-def _has_field(name: str) -> Callable[[yaml.Node], bool]:
-    """A test for mappings that have a field called ``name``."""
-    return lambda node: _is_mapping(node) and any(
-        _is_scalar(key) and key.value == name for key, _ in node.value
-    )
-
-
-# --- The format -------------------------------------------------------------------------------
-
-VOICE = Mapping(
-    (
-        Field("engine", Choice("engine", ENGINE_NAMES),
-              "Text-to-speech engine: pyttsx3 (offline) or fake (a deterministic stand-in for tests).",
-              default=Voice.engine),
-        Field("voice", Text(),
-              "A voice id or name from `voiceguide voices`. Default: the engine's English voice."),
-        Field("rate", Number(60, 400),
-              "Words per minute, 60 to 400. Calm guidance sits around 140 to 160.", default=Voice.rate),
-        Field("volume", Number(0, 1), "Engine volume, 0 to 1.", default=Voice.volume),
-    ),
-    build=_into(Voice),
-)
-
-BACKGROUND = Mapping(
-    (
-        Field("bed", SoundRef("bed", BUILTIN_BEDS),
-              "noise (soft, warm noise), drone (a slow, gentle pad), none, or an audio file "
-              "(relative to the routine) looped to the session's length.",
-              default=Background.bed),
-        Field("level", Number(-60, 0), "dB relative to the voice, between phrases; -60 to 0.",
-              default=Background.level),
-        Field("duck", Number(0, 40), "How many more dB the bed drops while the voice speaks; 0 to 40.",
-              default=Background.duck),
-        Field("fade_in", Duration(at_least=0), "Fade-in at the start.", default=Background.fade_in),
-        Field("fade_out", Duration(at_least=0),
-              "Fade-out after the last words; the outro lasts long enough for it.",
-              default=Background.fade_out),
-    ),
-    build=_into(Background),
-)
-
-_SOUND_EVENTS = {
-    "tick": "every stroke",
-    "chime": "the start of every step but the first (pauses have none)",
-    "inhale": "the start of every inhale",
-    "exhale": "the start of every exhale",
-}
-"""When each kind of event in ``model.DEFAULT_SOUNDS`` plays its sound."""
-
-
-def _sound(event: str) -> OneOf:
-    """The sound for one kind of event: a name or file, or a mapping with sound and level."""
-    mapping = Mapping(
-        (
-            Field("sound", SoundRef("sound", BUILTIN_SOUNDS),
-                  f"A built-in sound ({', '.join(BUILTIN_SOUNDS)}) or an audio file (relative to the routine).",
-                  required=True),
-            Field("level", Number(-60, 0), "dB relative to the voice; -60 to 0.",
-                  default=DEFAULT_SOUND_LEVELS[event]),
-        ),
-        build=_into(Sound),
-    )
-    return OneOf(
-        "a sound name, an audio file, or a mapping with sound and level",
-        (Form(_is_scalar, Shorthand(mapping, "sound")), Form(_is_mapping, mapping)),
-    )
-
-
-def _sounds(given: dict[str, Sound]) -> dict[str, Sound]:
-    """A sound for every kind of event: the routine's own, or the default."""
-    return {
-        event: given[event] if event in given else Sound(DEFAULT_SOUNDS[event], DEFAULT_SOUND_LEVELS[event])
-        for event in DEFAULT_SOUNDS
-    }
-
-
-SOUNDS = Mapping(
-    tuple(
-        Field(event, _sound(event),
-              f"The sound at {_SOUND_EVENTS[event]}. Default {DEFAULT_SOUNDS[event]} at "
-              f"{DEFAULT_SOUND_LEVELS[event]:g} dB.")
-        for event in DEFAULT_SOUNDS
-    ),
-    build=lambda loaded: _sounds(loaded.values),
-)
-
-TIMING = Mapping(
-    (
-        Field("lead_in", Duration(at_least=0), "From a step's start to its first words.",
-              default=Timing.lead_in),
-        Field("settle", Duration(at_least=0),
-              "From the end of a step's words to its first stroke or breath.", default=Timing.settle),
-    ),
-    build=_into(Timing),
-)
-
-BREATH = Mapping(
-    (
-        Field("inhale", Duration(), "Length of each inhale.", required=True),
-        Field("hold", Duration(at_least=0), "Hold after the inhale.", default=Breath.hold),
-        Field("exhale", Duration(), "Length of each exhale.", required=True),
-        Field("hold_out", Duration(at_least=0), "Hold after the exhale.", default=Breath.hold_out),
-        Field("cycles", Integer(1),
-              "How many breath cycles. Default: as many whole cycles as fit in the step's duration."),
-    ),
-    build=_into(Breath),
-)
-
-PACING = AtMostOne(("strokes", "stroke_every", "breath"))
-
-
-def _step_fields(title: Field) -> tuple[Field, ...]:
-    """The fields of a step (steps, intro and outro differ only in their title)."""
-    return (
-        title,
-        Field("say", Text(collapse=True),
-              "What the voice says at the start of the step. Without it the step is silent but for its pacing."),
-        Field("duration", Duration(), "The step's exact length. Required, except for breath steps."),
-        Field("strokes", Integer(1),
-              "How many strokes: that many ticks, evenly spaced from the end of the words to the end of the step."),
-        Field("stroke_every", Duration(at_least=MIN_STROKE_INTERVAL),
-              "Or: one tick every this long, from the end of the words to the end of the step."),
-        Field("breath", BREATH, "Breath pacing, instead of strokes."),
-    )
-
-
-STEP = Mapping(
-    _step_fields(Field("title", Text(), "The chapter name.", required=True)),
-    rules=(PACING, RequiredUnless("duration", "breath", "only breath steps may leave it out")),
-)
-
-PAUSE = Mapping(
-    (Field("pause", Duration(), "Silence (but for the bed) of exactly this long, with no chime.",
-           required=True),),
-    build=lambda loaded: Step(title="Pause", where=loaded.where, kind="pause", duration=loaded.values["pause"]),
-)
-
-STEP_ITEM = OneOf(
-    "a step (a mapping with title, say and duration) or a pause",
-    (Form(_has_field("pause"), PAUSE), Form(_is_mapping, STEP)),
-)
-
-
-def _opening(default_title: str) -> OneOf:
-    """The intro or outro: text (what to say), or a step whose title defaults to ``default_title``."""
-    mapping = Mapping(
-        _step_fields(Field("title", Text(), "The chapter name.", default=default_title)),
-        rules=(PACING,),
-    )
-    return OneOf("text or a step", (Form(_is_scalar, Shorthand(mapping, "say")), Form(_is_mapping, mapping)))
-
-
-ROUTINE = Mapping(
-    (
-        Field("title", Text(), "The session's title (the MP3's title tag).", required=True),
-        Field("description", Text(),
-              "What the routine is for, with its safety note (the MP3's comment tag).", required=True),
-        Field("author", Text(), "The artist tag.", default=Routine.author),
-        Field("album", Text(), "The album tag (your library's name).", default=Routine.album),
-        Field("genre", Text(), "The genre tag.", default=Routine.genre),
-        Field("voice", VOICE, "How narration is spoken."),
-        Field("background", BACKGROUND, "The bed under everything."),
-        Field("sounds", SOUNDS, "Which sound each kind of event plays."),
-        Field("timing", TIMING, "Pacing inside every step."),
-        Field("intro", _opening("Introduction"),
-              "Opening narration: text, or a step (its title defaults to Introduction)."),
-        Field("steps", ListOf(STEP_ITEM, "step"), "The steps, in order; at least one.", required=True),
-        Field("outro", _opening("Closing"),
-              "Closing narration: text, or a step (its title defaults to Closing)."),
-    ),
-    expected="a routine (a mapping with title, description and steps)",
-)
-
-
-# --- Loading ----------------------------------------------------------------------------------
+    if not _ROUTINE_NAME.fullmatch(name):
+        raise UsageError(f"a routine name is letters, digits, '-' and '_', starting with a letter or "
+                         f"digit; got '{name}'")
+    folder = Path(folder)
+    path = folder / f"{name}.yaml"
+    for existing in (path, path.with_suffix(".yml")):
+        if existing.exists():
+            raise UsageError(f"{existing} already exists")
+    folder.mkdir(parents=True, exist_ok=True)
+    path.write_text(starter_routine(title or name.replace("-", " ").replace("_", " ").capitalize(),
+                                    _schema_reference(folder)), encoding="utf-8")
+    return path
+
+
+def _schema_reference(folder: Path) -> str | None:
+    """``docs/routine.schema.json`` in ``folder`` or a folder above it, relative to ``folder``."""
+    here = folder.resolve()
+    for parent in (here, *here.parents):
+        schema = parent / "docs" / "routine.schema.json"
+        if schema.is_file():
+            return Path(os.path.relpath(schema, here)).as_posix()
+    return None
+
+
+_STARTER = """\
+# A new routine. `voiceguide check` tells you whether it fits (and what each step does);
+# `voiceguide render` makes the MP3. Every field is described in docs/format.md.
+# Settings left out here come from _defaults.yaml in this folder, if there is one.
+
+title: TITLE
+description: >
+  What this routine is for, in a sentence or two. Not medical advice: skip it, or ask a doctor
+  first, with a skin infection or inflamed skin, a recent facial procedure or fillers, unexplained
+  swelling or swollen glands, or a lymphatic, thyroid, heart or cancer condition. Stop if anything
+  hurts.
+
+# voice: {rate: 145}                # words per minute; calm guidance sits around 140 to 160
+# background: {bed: noise, level: -26}
+timing:
+  overflow: extend                  # narration longer than its step makes the step longer
+
+intro: >
+  Welcome. Sit comfortably, with clean hands. This is not medical advice; if anything hurts,
+  stop. Follow the soft tick: one slow stroke for each.
+
+steps:
+  - title: Slow breaths
+    say: Breathe in as the tone rises [1s] and out as it falls.
+    breath: {inhale: 4, exhale: 6, cycles: 3}
+
+  - title: Cheeks
+    say: >
+      Place your fingertips beside your nose, on the {side} side, and sweep slowly out toward
+      your ear.
+    sides: [left, right]            # each side is its own timed part, with a switch cue between
+    duration: 30s                   # for each side
+    strokes: 8
+    halfway: true                   # a soft bell halfway through each side
+
+  - pause: 3s
+
+outro: Let your hands rest, and notice how your face feels.
+"""
+
+
+# --- Reading files ----------------------------------------------------------------------------
 
 
 def _read(data: bytes, routine_id: str, ctx: Context) -> Routine | None:
     """The routine in ``data``, or ``None`` when ``ctx`` holds problems."""
-    root = _compose(data, ctx)
+    root = _compose(data, ctx, "the file is empty; a routine needs title, description and steps")
     if root is None or not _check_nodes(root, ctx):
         return None
     doc = ROUTINE.load(root, "", ctx)
     if doc is INVALID:
         return None
-    parts = _parts(doc)
-    timing = doc.values.get("timing", Timing())
-    for part in parts:
-        if isinstance(part, Loaded):
-            _check_strokes(part, timing, ctx)
-            _check_breath(part, timing, ctx)
+    steps = _Unroller(ctx, doc.values.get("timing", Timing()), doc.values.get("title", "")).routine(doc)
     if ctx.problems:
         return None
     settings = {name: value for name, value in doc.values.items() if name not in ("intro", "steps", "outro")}
-    settings.setdefault("sounds", _sounds({}))
-    steps = tuple(part if isinstance(part, Step) else Step(where=part.where, **part.values) for part in parts)
-    return Routine(id=routine_id, source=ctx.file, steps=steps, **settings)
+    settings["sounds"] = _routine_sounds(doc.values.get("sounds", {}), steps)
+    return Routine(id=routine_id, source=ctx.file, steps=tuple(steps), **settings)
 
 
-def _parts(doc: Loaded) -> list[Loaded | Step]:
-    """The intro, steps and outro in playing order; pauses are ``Step``s already."""
-    intro, outro = ([doc.values[name]] if name in doc.values else [] for name in ("intro", "outro"))
-    return [*intro, *doc.values.get("steps", []), *outro]
+def _load_defaults(library: Path, problems: list[Problem]) -> dict[str, Any]:
+    """The settings of the library's defaults file, by field path (``voice``, ``voice.rate``, ...);
+    its problems go to ``problems``."""
+    file = library / DEFAULTS_FILE
+    if not file.is_file():
+        return {}
+    ctx = Context(file=str(file), folder=library, problems=problems)
+    root = _compose(_read_bytes(file, ctx), ctx, None)
+    if root is None or not _check_nodes(root, ctx):
+        return {}
+    loaded = DEFAULTS.load(root, "", ctx)
+    if loaded is INVALID:
+        return {}
+    inherited: dict[str, Any] = {}
+    for name, value in loaded.values.items():
+        inherited[name] = value
+        if dataclasses.is_dataclass(value):
+            for f in dataclasses.fields(value):
+                inherited[f"{name}.{f.name}"] = getattr(value, f.name)
+        elif isinstance(value, dict):
+            inherited.update((f"{name}.{key}", item) for key, item in value.items())
+    return inherited
 
 
-def _compose(data: bytes, ctx: Context) -> yaml.Node | None:
-    """The file's YAML nodes, or ``None`` after reporting why there are none."""
+def _includer(library: Path, stack: tuple[tuple[str, Path], ...],
+              problems: list[Problem]) -> Callable[[str, Where], Any]:
+    """``Context.include`` for a file in ``library``, itself included through ``stack`` (each
+    file's name and real path, the routine first)."""
+
+    def include(name: str, where: Where) -> Any:
+        return _include(name, where, library, stack, problems)
+
+    return include
+
+
+def _include(name: str, where: Where, library: Path, stack: tuple[tuple[str, Path], ...],
+             problems: list[Problem]) -> Any:
+    """The step items of snippet ``name``, read like a routine; or ``INVALID`` after reporting why."""
+    snippets = library / SNIPPETS_DIR
+
+    def report(message: str) -> Any:
+        problems.append(Problem(where, message))
+        return INVALID
+
+    if not _SNIPPET_NAME.fullmatch(name) or ".." in name.split("/"):
+        return report(f"cannot include '{name}': a snippet is named by its path in {snippets}/, "
+                      "which cannot leave the library folder")
+    file = snippets / name
+    if file.suffix not in (".yaml", ".yml"):
+        file = snippets / f"{name}.yaml"
+        if not file.is_file() and (snippets / f"{name}.yml").is_file():
+            file = snippets / f"{name}.yml"
+    if not file.is_file():
+        known = _snippet_names(snippets)
+        hint = did_you_mean(name, known)
+        return report(f"no snippet '{name}' in {snippets}/ (snippets there: {', '.join(known) or 'none'}){hint}")
+    real = file.resolve()
+    if not real.is_relative_to(library.resolve()):
+        return report(f"cannot include '{name}': {file} leads outside the library folder {library}/")
+    names = [n for n, path in stack]
+    paths = [path for n, path in stack]
+    if real in paths:
+        cycle = " -> ".join([*names[paths.index(real):], name])
+        return report(f"include cycle: {cycle}")
+    ctx = Context(file=str(file), folder=file.parent, problems=problems,
+                  include=_includer(library, (*stack, (name, real)), problems))
+    root = _compose(_read_bytes(file, ctx), ctx, "the file is empty; a snippet holds a step or a list of steps")
+    if root is None or not _check_nodes(root, ctx):
+        return INVALID
+    items = SNIPPET.load(root, "", ctx)
+    if items is INVALID:
+        return INVALID
+    return items if isinstance(items, list) else [items]
+
+
+def _snippet_names(snippets: Path) -> list[str]:
+    """The names of the snippets in ``snippets``, for messages."""
+    if not snippets.is_dir():
+        return []
+    files = (p for p in snippets.rglob("*") if p.suffix in (".yaml", ".yml") and p.is_file())
+    return sorted(p.relative_to(snippets).with_suffix("").as_posix() for p in files)
+
+
+def _read_bytes(file: Path, ctx: Context) -> bytes | None:
+    try:
+        return file.read_bytes()
+    except OSError as exc:
+        ctx.report(Where(ctx.file, 1, 1), f"cannot read the file: {exc.strerror}")
+        return None
+
+
+def _sorted(problems: list[Problem], first: str) -> list[Problem]:
+    """Each problem once, by file (``first``, then the others in the order found), line and column."""
+    unique = list(dict.fromkeys(problems))  # a repeated or aliased step can repeat a problem
+    order = {file: i for i, file in enumerate(dict.fromkeys([first, *(p.where.file for p in unique)]))}
+    return sorted(unique, key=lambda p: (order[p.where.file], p.where.line, p.where.col))
+
+
+def _compose(data: bytes | None, ctx: Context, empty: str | None) -> yaml.Node | None:
+    """The file's YAML nodes, or ``None`` after reporting why there are none (for an empty file,
+    the problem ``empty``, if given; ``data`` is ``None`` for a file that could not be read)."""
+    if data is None:
+        return None
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -871,8 +379,8 @@ def _compose(data: bytes, ctx: Context) -> yaml.Node | None:
     except RecursionError:
         ctx.report(Where(ctx.file, 1, 1), "the document is nested too deeply")
         return None
-    if root is None:
-        ctx.report(Where(ctx.file, 1, 1), "the file is empty; a routine needs title, description and steps")
+    if root is None and empty is not None:
+        ctx.report(Where(ctx.file, 1, 1), empty)
     return root
 
 
@@ -935,38 +443,289 @@ def _plain_tag(node: yaml.Node, resolver: Resolver) -> bool:
     return node.tag == "tag:yaml.org,2002:map"
 
 
-def _check_strokes(step: Loaded, timing: Timing, ctx: Context) -> None:
-    """Strokes must be at least ``MIN_STROKE_INTERVAL`` apart after the lead-in."""
-    strokes, duration = step.values.get("strokes"), step.values.get("duration")
-    if strokes is None or duration is None:
-        return
-    if strokes * MIN_STROKE_INTERVAL > duration - timing.lead_in + _TOLERANCE:
-        do = "does" if strokes == 1 else "do"
-        ctx.report(
-            step.places["strokes"],
-            f"{_count(strokes, 'stroke')} {do} not fit in {format_seconds(duration)} s after the "
-            f"{format_seconds(timing.lead_in)} s lead-in "
-            f"(each needs at least {format_seconds(MIN_STROKE_INTERVAL)} s)",
-        )
+# --- From loaded items to steps ---------------------------------------------------------------
 
 
-def _check_breath(step: Loaded, timing: Timing, ctx: Context) -> None:
-    """A breath step needs cycles or a duration; with a duration, its cycles (at least one) fit."""
-    breath, duration = step.values.get("breath"), step.values.get("duration")
-    if breath is None:
-        return
-    if duration is None:
-        if breath.cycles is None and "duration" not in step.places:
-            ctx.report(step.places["breath"], "give cycles, or a duration for the step")
-        return
-    cycles = breath.cycles or 1
-    if timing.lead_in + cycles * breath.period > duration + _TOLERANCE:
-        do = "does" if cycles == 1 else "do"
-        ctx.report(
-            step.places["breath"],
-            f"{_count(cycles, 'breath cycle')} of {format_seconds(breath.period)} s {do} not fit "
-            f"in a {format_seconds(duration)} s step",
+@dataclass(frozen=True)
+class _Round:
+    """Where a step sits in a repeat: round ``number`` of ``count`` (the innermost repeat's)."""
+
+    number: int | None = None
+    count: int | None = None
+
+
+@dataclass(frozen=True)
+class _Unknown:
+    """A name that a text may not use where it is: why, for the message."""
+
+    reason: str
+
+
+_PACING_FIELDS = ("strokes", "stroke_every", "breath")
+
+
+class _Unroller:
+    """Turns the loaded intro, steps and outro into the routine's ``Step``s: repeats and includes
+    unrolled, each side its own step, names filled into texts, and the checks that need several
+    fields at once made (once per written step, reported at its fields)."""
+
+    def __init__(self, ctx: Context, timing: Timing, routine_title: str):
+        self.ctx = ctx
+        self.timing = timing
+        self.routine_title = routine_title
+
+    def routine(self, doc: Loaded) -> list[Step]:
+        steps: list[Step] = []
+        if "intro" in doc.values:
+            steps += self.step(doc.values["intro"], _Round())
+        steps += self.items(doc.values.get("steps", []), _Round())
+        if "outro" in doc.values:
+            steps += self.step(doc.values["outro"], _Round())
+        if len(steps) > MAX_STEPS:
+            self.ctx.report(doc.places["steps"], f"the steps unroll to {len(steps)} steps (every round and "
+                                                 f"side counts); at most {MAX_STEPS} are allowed")
+        return steps
+
+    def items(self, items: Iterable[Any], round_: _Round) -> list[Step]:
+        steps: list[Step] = []
+        for item in items:
+            if isinstance(item, Step):  # a pause
+                steps.append(dataclasses.replace(item, round=round_.number, rounds=round_.count))
+            elif isinstance(item, Repeat):
+                for number in range(1, item.count + 1):
+                    steps += self.items(item.items, _Round(number, item.count))
+            elif isinstance(item, Include):
+                steps += self.include(item, round_)
+            else:
+                steps += self.step(item, round_)
+        return steps
+
+    def include(self, item: Include, round_: _Round) -> list[Step]:
+        """A snippet's steps; with step fields beside ``include``, its one step with those in place."""
+        overrides = item.overrides
+        if not overrides.places:
+            return self.items(item.items, round_)
+        if len(item.items) != 1 or not isinstance(item.items[0], Loaded):
+            first = next(iter(overrides.places.values()))
+            held = "a pause or a repeat" if len(item.items) == 1 else f"{len(item.items)} steps"
+            self.ctx.report(first, f"only a snippet of one step takes step fields beside include; "
+                                   f"'{item.name}' holds {held}")
+            return self.items(item.items, round_)
+        base = item.items[0]
+        kept = {name: value for name, value in base.values.items()
+                if not (name in _PACING_FIELDS and any(p in overrides.places for p in _PACING_FIELDS))}
+        places = {name: where for name, where in base.places.items() if name in kept}
+        merged = Loaded(item.where, {**kept, **overrides.values}, {**places, **overrides.places})
+        if "duration" not in merged.places and "breath" not in merged.places:
+            where = dataclasses.replace(item.where, path=join_path(item.where.path, "duration"))
+            self.ctx.report(where, "required field is missing (only breath steps may leave it out)")
+        return self.step(merged, round_)
+
+    # --- One step -----------------------------------------------------------------------------
+
+    def step(self, loaded: Loaded, round_: _Round) -> list[Step]:
+        """The step ``loaded`` as one ``Step`` per side (one, without sides)."""
+        self.check(loaded)
+        values = loaded.values
+        if "title" not in values:
+            return []  # missing or invalid, and reported
+        breath_spec: BreathSpec | None = values.get("breath")
+        steps = []
+        for index, side in enumerate(values.get("sides") or [None]):
+            names = self.names(values, side, round_)
+            breath = None
+            if breath_spec is not None:
+                breath = dataclasses.replace(breath_spec.breath, words=self.words(breath_spec, names))
+            steps.append(Step(
+                title=values["title"],
+                where=loaded.where,
+                say=self.fill(values.get("say"), names) if index == 0 else None,
+                duration=values.get("duration"),
+                strokes=values.get("strokes"),
+                stroke_every=values.get("stroke_every"),
+                breath=breath,
+                side=side,
+                switch=self.switch(values.get("switch"), loaded.where, names) if index > 0 else None,
+                round=round_.number,
+                rounds=round_.count,
+                overflow=values.get("overflow", self.timing.overflow),
+                countdown=self.countdown(values.get("countdown"), names),
+                halfway=self.halfway(values.get("halfway", False), names),
+                callouts=self.callouts(values.get("time_left"), loaded.where, names),
+                closing=self.fill(values.get("closing"), names),
+                pace=values.get("pace", self.timing.pace),
+            ))
+        return steps
+
+    def names(self, values: dict[str, Any], side: str | None, round_: _Round) -> dict[str, str | _Unknown]:
+        """What each name stands for in this step's texts (or why it may not be used here)."""
+        breath = values["breath"].breath if values.get("breath") else None
+
+        def known(value: Any, reason: str, form: Callable[[Any], str] = str) -> str | _Unknown:
+            return _Unknown(reason) if value is None else form(value)
+
+        in_breath = "is only known in a breath step"
+        return {
+            "title": values["title"],
+            "routine": self.routine_title,
+            "side": known(side, "is only known in a step with sides"),
+            "round": known(round_.number, "is only known inside a repeat"),
+            "rounds": known(round_.count, "is only known inside a repeat"),
+            "strokes": known(values.get("strokes"), "is only known in a step with strokes"),
+            "duration": known(values.get("duration"), "is only known in a step with a duration", spoken_duration),
+            "cycles": known(breath and breath.cycles, "is only known in a breath step with cycles"),
+            "inhale": known(breath and breath.inhale, in_breath, spoken_duration),
+            "exhale": known(breath and breath.exhale, in_breath, spoken_duration),
+            "hold": known(breath and breath.hold, in_breath, spoken_duration),
+            "remaining": _Unknown("is only known in countdown and time-left texts"),
+        }
+
+    def fill(self, phrase: Phrase | None, names: dict[str, str | _Unknown]) -> str | None:
+        """The phrase with its names filled in; ``None`` for no phrase, or after reporting a name
+        that this step does not know."""
+        if phrase is None:
+            return None
+        for name in texts.names_in(phrase.text):
+            value = names[name]
+            if isinstance(value, _Unknown):
+                self.ctx.report(phrase.where, f"'{{{name}}}' {value.reason}")
+                return None
+        return texts.fill(phrase.text, names)  # type: ignore[arg-type]  # every name used is known
+
+    def words(self, spec: BreathSpec, names: dict[str, str | _Unknown]) -> BreathWords | None:
+        """The breath words, for the phases the breath has (a hold of 0 s has none)."""
+        if spec.words is None:
+            return None
+        filled = {phase: self.fill(phrase, names) for phase, phrase in spec.words.phrases.items()
+                  if getattr(spec.breath, phase) > 0}
+        return BreathWords(**filled, cycles=spec.words.cycles)
+
+    def switch(self, spec: SwitchSpec | None, where: Where, names: dict[str, str | _Unknown]) -> Switch:
+        say = spec.say if spec is not None else None
+        pause = spec.pause if spec is not None and spec.pause is not None else self.timing.switch
+        if say is False:
+            return Switch(None, pause)
+        phrase = say if isinstance(say, Phrase) else Phrase(DEFAULT_SWITCH, where)
+        return Switch(self.fill(phrase, names), pause)
+
+    def countdown(self, spec: CountdownSpec | None, names: dict[str, str | _Unknown]) -> Countdown | None:
+        if spec is None:
+            return None
+        words: tuple[str, ...] = ()
+        if spec.say is not None:
+            filled = [self.fill(spec.say, {**names, "remaining": str(n)}) for n in range(spec.count, 0, -1)]
+            words = tuple(word or "" for word in filled)
+        return Countdown(spec.count, spec.unit, words)
+
+    def halfway(self, value: bool | Phrase, names: dict[str, str | _Unknown]) -> str | bool:
+        if isinstance(value, Phrase):
+            return self.fill(value, names) or False
+        return value
+
+    def callouts(self, spec: TimeLeftSpec | None, where: Where,
+                 names: dict[str, str | _Unknown]) -> tuple[Callout, ...]:
+        if spec is None:
+            return ()
+        phrase = spec.say or Phrase(DEFAULT_TIME_LEFT, where)
+        return tuple(
+            Callout(at, self.fill(phrase, {**names, "remaining": spoken_duration(at)}) or "")
+            for at in sorted(spec.at, reverse=True)
         )
+
+    # --- Checks between fields ----------------------------------------------------------------
+
+    def check(self, step: Loaded) -> None:
+        """The checks that need several fields of one step, or the routine's timing."""
+        self.check_strokes(step)
+        self.check_breath(step)
+        self.check_countdown(step)
+        self.check_time_left(step)
+
+    def check_strokes(self, step: Loaded) -> None:
+        """Strokes must be at least ``timing.min_stroke`` apart after the lead-in."""
+        least = self.timing.min_stroke
+        every = step.values.get("stroke_every")
+        if every is not None and every < least - _TOLERANCE:
+            self.ctx.report(step.places["stroke_every"],
+                            f"must be at least timing.min_stroke ({format_seconds(least)} s), "
+                            f"got {format_seconds(every)}")
+        strokes, duration = step.values.get("strokes"), step.values.get("duration")
+        if strokes is None or duration is None:
+            return
+        if strokes * least > duration - self.timing.lead_in + _TOLERANCE:
+            do = "does" if strokes == 1 else "do"
+            self.ctx.report(
+                step.places["strokes"],
+                f"{_count(strokes, 'stroke')} {do} not fit in {format_seconds(duration)} s after the "
+                f"{format_seconds(self.timing.lead_in)} s lead-in "
+                f"(each needs at least {format_seconds(least)} s)",
+            )
+
+    def check_breath(self, step: Loaded) -> None:
+        """A breath step needs cycles or a duration; with a duration, its cycles (at least one) fit."""
+        spec, duration = step.values.get("breath"), step.values.get("duration")
+        if spec is None:
+            return
+        breath = spec.breath
+        if spec.words is not None and spec.words.cycles is not None and breath.cycles is not None \
+                and spec.words.cycles > breath.cycles:
+            self.ctx.report(step.places["breath"],
+                            f"the words are for {_count(spec.words.cycles, 'cycle')}, but the step has "
+                            f"{_count(breath.cycles, 'breath cycle')}")
+        if duration is None:
+            if breath.cycles is None and "duration" not in step.places:
+                self.ctx.report(step.places["breath"], "give cycles, or a duration for the step")
+            return
+        cycles = breath.cycles or 1
+        if self.timing.lead_in + cycles * breath.period > duration + _TOLERANCE:
+            do = "does" if cycles == 1 else "do"
+            self.ctx.report(
+                step.places["breath"],
+                f"{_count(cycles, 'breath cycle')} of {format_seconds(breath.period)} s {do} not fit "
+                f"in a {format_seconds(duration)} s step",
+            )
+
+    def check_countdown(self, step: Loaded) -> None:
+        spec: CountdownSpec | None = step.values.get("countdown")
+        if spec is None:
+            return
+        strokes, duration = step.values.get("strokes"), step.values.get("duration")
+        if spec.unit == "strokes":
+            if strokes is None and "stroke_every" not in step.values:
+                self.ctx.report(spec.where, "a countdown over strokes needs strokes or stroke_every in the step")
+            elif strokes is not None and spec.count > strokes:
+                self.ctx.report(spec.where, f"counts down over {_count(spec.count, 'stroke')}, "
+                                            f"but the step has {_count(strokes, 'stroke')}")
+        elif duration is not None and spec.count >= duration:
+            self.ctx.report(spec.where, f"counts down over {spec.count} s, but the step lasts "
+                                        f"{format_seconds(duration)} s")
+
+    def check_time_left(self, step: Loaded) -> None:
+        spec: TimeLeftSpec | None = step.values.get("time_left")
+        duration = step.values.get("duration")
+        if spec is None or duration is None:
+            return
+        for at in spec.at:
+            if at >= duration:
+                self.ctx.report(spec.where, f"a callout {format_seconds(at)} s before the end does not fit "
+                                            f"in a {format_seconds(duration)} s step")
+
+
+def _routine_sounds(given: dict[str, Sound], steps: list[Step]) -> dict[str, Sound]:
+    """The sound of every kind of event the routine plays: the core ones, those its steps use, and
+    those it (or the library's defaults) names; each the routine's own, or the default."""
+    used = set(CORE_SOUNDS) | set(given)
+    if any(s.switch for s in steps):
+        used.add("switch")
+    if any(s.countdown and not s.countdown.words for s in steps):
+        used.add("countdown")
+    if any(s.halfway is True for s in steps):
+        used.add("halfway")
+    return {
+        event: given.get(event) or Sound(DEFAULT_SOUNDS[event], DEFAULT_SOUND_LEVELS[event])
+        for event in DEFAULT_SOUNDS
+        if event in used
+    }
 
 
 def _count(n: int, noun: str) -> str:
