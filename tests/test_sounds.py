@@ -222,3 +222,45 @@ def test_short_file_bed_loops_as_is(tmp_path):
 def test_file_bed_errors(tmp_path):
     with pytest.raises(AudioError, match="gone.mp3"):
         sounds.make_bed(str(tmp_path / "gone.mp3"))
+
+
+def envelope_db(mono: np.ndarray, block: int = 441) -> np.ndarray:
+    """RMS of each 10 ms block, in dB."""
+    n = len(mono) // block * block
+    return 10 * np.log10(np.mean(mono[:n].astype(np.float64).reshape(-1, block) ** 2, axis=1))
+
+
+def test_a_tone_loops_without_a_dip_or_swell(tmp_path):
+    t = np.arange(int(6.3037 * RATE)) / RATE  # the seam falls mid-cycle: the crossfade must line it up
+    path = write_wav(tmp_path / "tone.wav", 0.4 * np.sin(2 * np.pi * 300 * t))  # 3 cycles a block
+    bed = sounds.make_bed(str(path))
+    across = envelope_db(bed.read(len(bed) - 3 * RATE, 6 * RATE)[:, 0])
+    assert across.max() - across.min() < 0.2
+
+
+def test_noise_loops_at_an_even_level(tmp_path):
+    noise = np.random.default_rng(5).standard_normal(8 * RATE) * 0.1
+    bed = sounds.make_bed(str(write_wav(tmp_path / "noise.wav", noise)))
+    around = envelope_db(bed.read(len(bed) - 2 * RATE, 4 * RATE)[:, 0], block=RATE // 4)
+    assert around.max() - around.min() < 1.5  # noise wobbles; a seam would dip by 3 dB
+
+
+def test_loop_points_keep_the_loops_length_and_join_seamlessly(tmp_path):
+    t = np.arange(10 * RATE) / RATE
+    music = 0.3 * np.sin(2 * np.pi * 220 * t) * (1 + 0.5 * np.sin(2 * np.pi * 0.5 * t))
+    path = write_wav(tmp_path / "music.wav", music)
+    for start, end in ((3.0, 7.5), (0.5, 6.0), (0.0, 10.0)):  # pre-roll; post-roll; neither
+        bed = sounds.make_bed(str(path), loop_start=start, loop_end=end)
+        if (start, end) != (0.0, 10.0):
+            assert len(bed) == int(end * RATE) - int(start * RATE)  # a musical loop stays in time
+        assert_seamless(bed.loop)
+    middle = sounds.make_bed(str(path), loop_start=3.0, loop_end=7.5)
+    assert np.corrcoef(middle.loop[: RATE, 0], music[3 * RATE: 4 * RATE])[0, 1] > 0.9999  # starts at loop_start
+
+
+def test_loop_points_outside_the_file(tmp_path):
+    path = write_wav(tmp_path / "short.wav", 0.3 * np.sin(np.arange(2 * RATE) / 10))
+    with pytest.raises(AudioError, match="short.wav.*does not fit"):
+        sounds.make_bed(str(path), loop_start=1.0, loop_end=5.0)
+    with pytest.raises(AudioError, match="short.wav"):
+        sounds.make_bed(str(path), loop_start=3.0)

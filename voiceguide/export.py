@@ -1,25 +1,32 @@
-"""Export: the session's samples -> a tagged MP3, written whole or not at all.
+"""Export: the session's samples -> a tagged MP3 (and its ``.lrc`` lyrics), written whole or not at all.
 
 Samples stream into the ffmpeg binary from ``imageio-ffmpeg`` (LAME inside) as they are mixed.
 ffmpeg writes to a seekable temporary file beside the target, so it can fill in the LAME Info
-header (exact frame count and encoder delay: exact duration and gapless decoding on phones). Tags
-are added with mutagen as ID3v2.3 (read by more players than v2.4), then the file is renamed into
-place. Any failure, Ctrl-C included, removes the temporary file and leaves the old output as it was.
+header (exact frame count and encoder delay: exact duration and gapless decoding on phones). Tags,
+chapters, lyrics and cover art are added with mutagen (``tags.write_id3``), the lyrics are written
+to a temporary ``.lrc`` beside it, then both are renamed into place. Any failure, Ctrl-C included,
+removes the temporary files and leaves the old output as it was.
 """
 
 from __future__ import annotations
 
+import functools
 import os
+import queue
 import subprocess
 import tempfile
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from .audio import RATE, ffmpeg_path, to_int16
+from .audio import RATE, decode_file, ffmpeg_path, to_int16
 from .errors import AudioError
+from .tags import Tags, lrc, write_id3
+
+__all__ = ["Mp3Settings", "Tags", "codec_gain", "lrc_path", "write_mp3"]
 
 
 @dataclass(frozen=True)
@@ -34,33 +41,48 @@ class Mp3Settings:
     """LAME's effort, 0 (best, slowest) to 9; 5 is good and fast, 2 near-best at 2.5x the time."""
 
 
-@dataclass(frozen=True)
-class Tags:
-    """The ID3 tags written to the file."""
-
-    title: str
-    artist: str
-    album: str
-    genre: str
-    comment: str
+def lrc_path(mp3: str | Path) -> Path:
+    """The sidecar lyrics file of an MP3: same folder and base name, ``.lrc``."""
+    return Path(mp3).with_suffix(".lrc")
 
 
 def write_mp3(chunks: Iterable[np.ndarray], path: str | Path, tags: Tags,
               settings: Mp3Settings = Mp3Settings()) -> Path:
-    """Encode float32 ``(n, 2)`` chunks at ``RATE`` to ``path``; return the path."""
+    """Encode float32 ``(n, channels)`` chunks at ``RATE`` to ``path``; return the path.
+
+    Stereo chunks are downmixed for a mono file. When ``tags`` has lyrics, ``path``'s ``.lrc``
+    sidecar is written too (and an old one removed when it has none).
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".mp3.part")
-    os.close(fd)
-    tmp = Path(tmp_name)
+    tmp = _temporary(path, ".mp3.part")
+    tmp_lrc = _temporary(path, ".lrc.part") if tags.lyrics else None
     try:
         _encode(chunks, tmp, settings)
-        _tag(tmp, tags)
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; a finished file gets the usual mode
-        os.replace(tmp, path)
+        write_id3(tmp, tags)
+        if tmp_lrc is not None:
+            tmp_lrc.write_text(lrc(tags), encoding="utf-8")
+        _publish(tmp, path)
+        if tmp_lrc is not None:
+            _publish(tmp_lrc, lrc_path(path))
+        else:
+            lrc_path(path).unlink(missing_ok=True)
     finally:
         tmp.unlink(missing_ok=True)
+        if tmp_lrc is not None:
+            tmp_lrc.unlink(missing_ok=True)
     return path
+
+
+def _temporary(path: Path, suffix: str) -> Path:
+    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=suffix)
+    os.close(fd)
+    return Path(name)
+
+
+def _publish(tmp: Path, target: Path) -> None:
+    os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; a finished file gets the usual mode
+    os.replace(tmp, target)
 
 
 def _umask() -> int:
@@ -70,6 +92,10 @@ def _umask() -> int:
 
 
 def _encode(chunks: Iterable[np.ndarray], target: Path, settings: Mp3Settings) -> None:
+    """Stream ``chunks`` into ffmpeg, which writes the MP3 (and its Info header) to ``target``.
+
+    A writer thread feeds ffmpeg's pipe, so the next chunk is made while ffmpeg encodes this one.
+    """
     cmd = [ffmpeg_path(), "-nostdin", "-v", "error", "-y",
            "-f", "s16le", "-ar", str(RATE), "-ac", str(settings.channels), "-i", "pipe:0",
            "-c:a", "libmp3lame", "-b:a", f"{settings.bitrate}k",
@@ -77,16 +103,17 @@ def _encode(chunks: Iterable[np.ndarray], target: Path, settings: Mp3Settings) -
            "-id3v2_version", "0", "-write_xing", "1", "-f", "mp3", str(target)]
     with tempfile.TemporaryFile() as errors:
         proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=errors)
+        writer = _PipeWriter(proc.stdin)
         try:
             for chunk in chunks:
-                if settings.channels == 1:
-                    chunk = chunk.mean(axis=1, keepdims=True)
-                proc.stdin.write(to_int16(chunk).tobytes())
-            proc.stdin.close()
-        except BrokenPipeError:
-            pass  # ffmpeg stopped early: its exit code and message say why
+                if settings.channels == 1 and chunk.shape[1] == 2:
+                    chunk = ((chunk[:, 0] + chunk[:, 1]) * np.float32(0.5))[:, None]
+                if not writer.write(to_int16(chunk).tobytes()):
+                    break  # ffmpeg stopped early: its exit code and message say why
+            writer.close()
         except BaseException:
             proc.kill()
+            writer.close()
             proc.wait()
             raise
         if proc.wait() != 0:
@@ -96,13 +123,61 @@ def _encode(chunks: Iterable[np.ndarray], target: Path, settings: Mp3Settings) -
                              f"{message[-1] if message else f'exit code {proc.returncode}'}")
 
 
-def _tag(path: Path, tags: Tags) -> None:
-    from mutagen.id3 import COMM, ID3, TALB, TCON, TIT2, TPE1
+class _PipeWriter:
+    """Writes byte strings to a pipe from a thread of its own, a few chunks behind the caller."""
 
-    id3 = ID3()
-    id3.add(TIT2(encoding=3, text=tags.title))
-    id3.add(TPE1(encoding=3, text=tags.artist))
-    id3.add(TALB(encoding=3, text=tags.album))
-    id3.add(TCON(encoding=3, text=tags.genre))
-    id3.add(COMM(encoding=3, lang="eng", desc="", text=tags.comment))
-    id3.save(path, v2_version=3)
+    def __init__(self, pipe, depth: int = 3):
+        self._pipe = pipe
+        self._queue: queue.Queue[bytes | None] = queue.Queue(maxsize=depth)
+        self._broken = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="voiceguide-encoder-pipe", daemon=True)
+        self._thread.start()
+
+    def write(self, data: bytes) -> bool:
+        """Queue ``data``; ``False`` once the pipe is broken (the reader has gone)."""
+        if self._broken.is_set():
+            return False
+        self._queue.put(data)
+        return True
+
+    def close(self) -> None:
+        """Write what is queued, close the pipe and wait for the thread."""
+        self._queue.put(None)
+        self._thread.join()
+
+    def _run(self) -> None:
+        while (data := self._queue.get()) is not None:
+            if self._broken.is_set():
+                continue  # keep taking chunks, so the caller never blocks on a full queue
+            try:
+                self._pipe.write(data)
+            except (BrokenPipeError, OSError, ValueError):
+                self._broken.set()
+        try:
+            self._pipe.close()
+        except (BrokenPipeError, OSError):
+            pass
+
+
+def codec_gain(settings: Mp3Settings = Mp3Settings()) -> float:
+    """How much the encoder changes the level (dB, decoded less encoded) with these settings.
+
+    LAME scales its input down a little at lower bitrates (0.95, -0.45 dB, at 128 kbit/s and below;
+    nothing from 256 up), so mastering aims that much higher. Measured once per process and settings
+    on a 1 kHz tone, whose level the codec otherwise keeps exactly.
+    """
+    return _codec_gain(settings)
+
+
+@functools.cache
+def _codec_gain(settings: Mp3Settings) -> float:
+    t = np.arange(int(1.5 * RATE)) / RATE
+    tone = np.repeat((0.1 * np.sin(2.0 * np.pi * 1000.0 * t)).astype(np.float32)[:, None],
+                     settings.channels, axis=1)
+    with tempfile.TemporaryDirectory(prefix="voiceguide-") as folder:
+        path = Path(folder) / "tone.mp3"
+        _encode([tone], path, settings)
+        decoded = decode_file(path, channels=settings.channels)
+    middle = slice(RATE // 4, 5 * RATE // 4)
+    ratio = np.mean(decoded[middle].astype(np.float64) ** 2) / np.mean(tone[middle].astype(np.float64) ** 2)
+    return float(10.0 * np.log10(ratio))

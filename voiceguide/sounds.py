@@ -3,7 +3,7 @@
 Built-in sounds and beds are synthesized with numpy, deterministically, so the same routine gives
 the same MP3 bytes on every run; anything that is not a built-in name is a file path, decoded with
 ``audio.decode_file``. Absolute levels do not matter here: the mixer levels every clip and the bed
-with ``audio.level_db``. What matters is shape: every sound starts and ends at zero with no DC, and
+by loudness. What matters is shape: every sound starts and ends at zero with no DC, and
 every bed loops without a seam (reading across the wrap is as smooth as reading inside the loop).
 
 Arrays handed out are read-only, so the cached built-ins cannot be corrupted by a caller.
@@ -244,17 +244,33 @@ class Bed:
         return np.concatenate([head, np.tile(self.loop, (whole, 1)), self.loop[:tail]])
 
 
-def make_bed(ref: str | os.PathLike[str], seed: int = 0) -> Bed | None:
+def make_bed(ref: str | os.PathLike[str], seed: int = 0, loop_start: float = 0.0,
+             loop_end: float | None = None) -> Bed | None:
     """The bed named ``ref`` (``noise``, ``drone``; ``None`` for ``none``), or one from a file.
 
     ``seed`` picks the random phases of the generated beds; the same seed gives the same samples.
-    A file bed is decoded, trimmed of near-silence at its ends and joined end-to-start by a
-    crossfade. Raises ``AudioError`` naming the path when the file is missing, unreadable or silent.
+    A file bed is decoded and looped without a seam. Without loop points the file is trimmed of
+    near-silence at its ends and its end is crossfaded into its start. ``loop_start`` and
+    ``loop_end`` (seconds into the file; ``None``: its end) pick the part that loops, which then
+    keeps its exact length (a musical loop stays in time); the seam is crossfaded with the audio
+    just before ``loop_start`` (or just after ``loop_end``) where the file has it. Raises
+    ``AudioError`` naming the path when the file is missing, unreadable, silent, or shorter than
+    its loop points.
     """
     if isinstance(ref, str) and ref in BUILTIN_BEDS:
         return None if ref == "none" else _generated_bed(ref, seed)
-    samples = _trim_silence(audio.decode_file(ref), ref)
-    return Bed(_seamless(samples))
+    samples = audio.decode_file(ref)
+    if loop_start == 0.0 and loop_end is None:
+        return Bed(_seamless(_trim_silence(samples, ref)))
+    start = audio.seconds_to_samples(loop_start)
+    end = len(samples) if loop_end is None else audio.seconds_to_samples(loop_end)
+    if not 0 <= start < end <= len(samples):
+        until = "its end" if loop_end is None else f"{loop_end:g} s"
+        raise AudioError(f"{os.fspath(ref)}: the loop from {loop_start:g} s to {until} does not fit in the "
+                         f"file ({len(samples) / RATE:.2f} s)")
+    if np.max(np.abs(samples[start:end])) < audio.db_to_gain(SILENCE_DB):
+        raise AudioError(f"{os.fspath(ref)}: the loop is silent (nothing above {SILENCE_DB:g} dB)")
+    return Bed(_loop_region(samples, start, end))
 
 
 @functools.cache
@@ -340,7 +356,7 @@ def _drone_loop(seed: int) -> np.ndarray:
 
 
 def _seamless(samples: np.ndarray) -> np.ndarray:
-    """A loop made from a file: its end crossfaded (equal power) into its start, or short-faded.
+    """A loop made from a whole file: its end crossfaded into its start, or short-faded.
 
     For a crossfade of X samples the loop is ``file[X:]``, whose last X samples fade from the file's
     end into ``file[:X]``; so the loop's last sample is about ``file[X-1]`` and its first
@@ -350,7 +366,41 @@ def _seamless(samples: np.ndarray) -> np.ndarray:
     if n <= audio.seconds_to_samples(BED_SHORT_SECONDS):
         return audio.edge_fade(samples, ms=10.0)
     x = min(audio.seconds_to_samples(BED_CROSSFADE_SECONDS), n // 4)
-    u = np.linspace(0.0, 0.5 * np.pi, x)[:, None]
     loop = np.array(samples[x:], dtype=np.float32)
-    loop[-x:] = samples[n - x :] * np.cos(u) + samples[:x] * np.sin(u)
+    loop[-x:] = _crossfade(samples[n - x:], samples[:x])
     return loop
+
+
+def _loop_region(samples: np.ndarray, start: int, end: int) -> np.ndarray:
+    """``samples[start:end]`` as a loop of exactly that length, its seam crossfaded.
+
+    The loop's last X samples fade into the X samples before ``start`` (which lead into the loop's
+    first sample), or its first X samples fade in from the X samples after ``end`` (which follow
+    its last); with room for neither, the region loops as a whole file does.
+    """
+    x = min(audio.seconds_to_samples(BED_CROSSFADE_SECONDS), (end - start) // 4)
+    loop = np.array(samples[start:end], dtype=np.float32)
+    if x and start >= x:
+        loop[-x:] = _crossfade(samples[end - x: end], samples[start - x: start])
+    elif x and len(samples) - end >= x:
+        loop[:x] = _crossfade(samples[end: end + x], samples[start: start + x])
+    else:
+        return _seamless(loop)
+    return loop
+
+
+def _crossfade(leaving: np.ndarray, arriving: np.ndarray) -> np.ndarray:
+    """A constant-power crossfade from ``leaving`` to ``arriving`` (same shape).
+
+    Straight fades normalised by the power of their sum given the two parts' correlation: equal
+    power for unrelated material (noise, rain), plain linear for material that lines up (a tone, a
+    loop cut on the beat), so the seam neither dips nor swells.
+    """
+    a = np.asarray(leaving, dtype=np.float64)
+    b = np.asarray(arriving, dtype=np.float64)
+    norm = np.sqrt(np.sum(a * a) * np.sum(b * b))
+    rho = float(np.clip(np.sum(a * b) / norm, -0.5, 1.0)) if norm > 0 else 0.0
+    u = np.linspace(0.0, 1.0, len(a))[:, None]
+    fade_out, fade_in = 1.0 - u, u
+    power = np.sqrt(fade_out**2 + fade_in**2 + 2.0 * rho * fade_out * fade_in)
+    return ((a * fade_out + b * fade_in) / power).astype(np.float32)
