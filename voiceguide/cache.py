@@ -67,3 +67,18 @@ class NarrationCache:
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
+
+    def entries(self) -> list[Path]:
+        return list(self.dir.glob("*/*.npy")) if self.dir.is_dir() else []
+
+    def usage(self) -> tuple[int, int]:
+        """How many clips the cache holds, and their bytes."""
+        files = self.entries()
+        return len(files), sum(f.stat().st_size for f in files)
+
+    def clear(self) -> tuple[int, int]:
+        """Delete every clip; return how many and their bytes."""
+        count, size = self.usage()
+        for file in self.entries():
+            file.unlink(missing_ok=True)
+        return count, size

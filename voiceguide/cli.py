@@ -6,9 +6,12 @@ can cause ends in a message, never a traceback.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
+import shutil
 import sys
+import textwrap
 from pathlib import Path
 
 import click
@@ -18,6 +21,7 @@ from .audio import samples_to_ms
 from .cache import NarrationCache
 from .errors import ScriptError, VoiceguideError
 from .export import Mp3Settings
+from .plan import CUES
 
 WPM = click.FloatRange(60, 400)
 
@@ -79,15 +83,27 @@ def main():
 @voice_options
 @click.option("--bitrate", type=click.IntRange(32, 320), default=128, show_default=True, help="MP3 kbit/s.")
 @click.option("--mono", is_flag=True, help="Write a mono MP3 (default stereo).")
+@click.option("--loudness", type=click.FloatRange(-40, -5), metavar="LUFS",
+              help="Integrated loudness of the file (default: the routine's, else -16 stereo, -19 mono).")
+@click.option("--true-peak", type=click.FloatRange(-12, 0), metavar="DBTP",
+              help="Highest true peak of the file (default: the routine's, else -1).")
+@click.option("--cover", type=click.Path(dir_okay=False, exists=True, path_type=Path), metavar="IMAGE",
+              help="Cover art (default: the routine's image, else one drawn with its title).")
+@click.option("--year", type=click.IntRange(1000, 9999), help="Year tag (none unless given).")
 @scripts_option
 @cache_option
 @handle_errors
-def render(routine, out_dir, engine, voice, rate, volume, bitrate, mono, scripts_dir, cache_dir):
-    """Render ROUTINE (a name in scripts_yaml/ or a YAML file) to an MP3 and print its path."""
+def render(routine, out_dir, engine, voice, rate, volume, bitrate, mono, loudness, true_peak, cover, year,
+           scripts_dir, cache_dir):
+    """Render ROUTINE (a name in scripts_yaml/ or a YAML file) to an MP3 (and its .lrc lyrics beside
+    it) and print its path."""
     loaded = lib.load(routine, scripts_dir, engine=engine, voice=voice, rate=rate, volume=volume)
+    targets = {k: v for k, v in (("loudness", loudness), ("true_peak", true_peak)) if v is not None}
+    mastering = dataclasses.replace(lib.routine_mastering(loaded), **targets)
     with _Progress(loaded.id) as progress:
         result = lib.render(loaded, out_dir, cache=NarrationCache(cache_dir),
-                            mp3=Mp3Settings(bitrate=bitrate, channels=1 if mono else 2), progress=progress)
+                            mp3=Mp3Settings(bitrate=bitrate, channels=1 if mono else 2), mastering=mastering,
+                            cover=cover, year=year, progress=progress)
     click.echo(str(result.path))
 
 
@@ -110,33 +126,47 @@ def plan(routine, as_json, engine, voice, rate, volume, scripts_dir, cache_dir):
                f"voice {loaded.voice.engine}" + (f"/{loaded.voice.voice}" if loaded.voice.voice else ""))
     for step in timeline.steps:
         click.echo(f"\n{_clock(step.start)}-{_clock(step.end)}  {step.title}")
+        if step.fit is not None and step.fit.extended:
+            click.echo(f"  extended by {step.fit.extended / 44100:.1f} s to fit its narration")
+        if step.fit is not None and step.fit.speed > 1:
+            click.echo(f"  narration spoken {step.fit.speed:.2f}x as fast to fit")
         for line in _event_lines(step.events):
             click.echo(f"  {line}")
 
 
 def _event_lines(events):
-    """Events as table rows, with runs of ticks or breaths folded into one line."""
+    """Events as table rows, with runs of strokes or breaths (and the counts or breath words
+    spoken with them) folded into one line."""
     i = 0
     while i < len(events):
         e = events[i]
-        if e.kind == "speech":
+        if e.kind in ("tick", "countdown") or e.kind in ("inhale", "hold", "exhale"):
+            strokes = e.kind in ("tick", "countdown")
+            kinds, cue = (("tick", "countdown"), "countdown") if strokes else (("inhale", "hold", "exhale"), "breath")
+            j = i
+            while j < len(events) and (events[j].kind in kinds or events[j].cue == cue):
+                j += 1
+            run = events[i:j]
+            spoken = sum(1 for x in run if x.cue == cue)
+            if strokes:
+                paced = [x for x in run if x.kind in kinds]
+                every = (paced[-1].end - e.start) / len(paced) / 44100
+                counted = sum(1 for x in run if x.kind == "countdown") + spoken
+                if not any(x.kind == "tick" for x in run):
+                    line = f"countdown: {counted} counts, one every {every:.2f} s"
+                else:
+                    line = f"{len(paced)} strokes, one every {every:.2f} s" + (
+                        f", the last {counted} counted" if counted else "")
+            else:
+                line = f"{sum(1 for x in run if x.kind == 'inhale')} breath cycles" + (
+                    ", with breath words" if spoken else "")
+            yield f"{_clock(e.start)}  {line}"
+            i = j
+        elif e.kind == "speech":
             text = e.text if len(e.text) <= 70 else e.text[:67] + "..."
-            yield f"{_clock(e.start)}  speech {(e.end - e.start) / 44100:5.1f} s  {text}"
+            cue = f"({CUES[e.cue]}) " if e.cue else ""
+            yield f"{_clock(e.start)}  speech {(e.end - e.start) / 44100:5.1f} s  {cue}{text}"
             i += 1
-        elif e.kind == "tick":
-            j = i
-            while j < len(events) and events[j].kind == "tick":
-                j += 1
-            every = (events[j - 1].end - e.start) / (j - i) / 44100
-            yield f"{_clock(e.start)}  {j - i} strokes, one every {every:.2f} s"
-            i = j
-        elif e.kind in ("inhale", "hold", "exhale"):
-            j = i
-            while j < len(events) and events[j].kind in ("inhale", "hold", "exhale"):
-                j += 1
-            cycles = sum(1 for x in events[i:j] if x.kind == "inhale")
-            yield f"{_clock(e.start)}  {cycles} breath cycles"
-            i = j
         else:
             yield f"{_clock(e.start)}  {e.kind}"
             i += 1
@@ -149,24 +179,70 @@ def _clock(samples: int) -> str:
 
 @main.command()
 @click.argument("routines", nargs=-1, required=True)
+@click.option("--report", "show_report", is_flag=True,
+              help="Also print every step: its length, its narration and the room it had, what its overflow "
+                   "policy did, its strokes and their pace, and its warnings.")
+@click.option("--json", "as_json", is_flag=True, help="Print the whole check as one JSON object instead.")
+@voice_options
+@scripts_option
+@cache_option
+@handle_errors
+def check(routines, show_report, as_json, engine, voice, rate, volume, scripts_dir, cache_dir):
+    """Check ROUTINES: validate them and plan them (speaking their narration, which render then
+    reuses), so you know before rendering that everything fits. Problems go to stderr as
+    FILE:LINE:COL: field: message (exit 2; exit 1 if the voice failed); warnings a practitioner
+    would want, too."""
+    from . import report
+
+    cache = NarrationCache(cache_dir)
+    results, code = [], 0
+    for name in routines:
+        result = {"routine": name, "ok": False, "problems": [], "steps": []}
+        results.append(result)
+        try:
+            loaded = lib.load(name, scripts_dir, engine=engine, voice=voice, rate=rate, volume=volume)
+            with _Progress(loaded.id) as progress:
+                timeline, _ = lib.plan_routine(loaded, cache, progress)
+        except VoiceguideError as exc:
+            code = max(code, exc.exit_code)  # 2 for an invalid routine, 1 for an engine that failed
+            lines = [str(p) for p in exc.problems] if isinstance(exc, ScriptError) else [f"Error: {exc}"]
+            result["problems"] = lines
+            if not as_json:
+                click.echo("\n".join(lines), err=True)
+            continue
+        rows = report.report(loaded, timeline)
+        result.update(ok=True, id=loaded.id, title=loaded.title, file=loaded.source,
+                      duration_ms=samples_to_ms(timeline.length), steps=[row.to_json() for row in rows])
+        if show_report:
+            click.echo("\n".join(report.format_report(loaded, timeline, rows)))
+        elif not as_json:
+            for row in rows:
+                for warning in row.warnings:
+                    click.echo(f"{row.where}: warning: {warning}", err=True)
+    if as_json:
+        click.echo(json.dumps({"ok": not code, "routines": results}, indent=2, ensure_ascii=False))
+    elif not code:
+        click.echo(f"{len(routines)} routine{'s' * (len(routines) != 1)} OK")
+    if code:
+        sys.exit(code)
+
+
+@main.command()
+@click.argument("kind", type=click.Choice(list(script.SCHEMAS)), default="routine")
+def schema(kind):
+    """Print the JSON Schema of a routine (or of the library's _defaults.yaml, or a snippet), made
+    from the validator's own definitions; docs/ holds a copy for editors."""
+    click.echo(json.dumps(script.json_schema(kind), indent=2, ensure_ascii=False))
+
+
+@main.command()
+@click.argument("name")
+@click.option("--title", help="The routine's title (default: made from NAME).")
 @scripts_option
 @handle_errors
-def check(routines, scripts_dir):
-    """Validate ROUTINES; exit 2 with every problem on stderr if any is invalid."""
-    failed = False
-    for name in routines:
-        try:
-            lib.load(name, scripts_dir)
-        except ScriptError as exc:
-            failed = True
-            for problem in exc.problems:
-                click.echo(str(problem), err=True)
-        except VoiceguideError as exc:
-            failed = True
-            click.echo(f"Error: {exc}", err=True)
-    if failed:
-        sys.exit(2)
-    click.echo(f"{len(routines)} routine{'s' * (len(routines) != 1)} OK")
+def new(name, title, scripts_dir):
+    """Write NAME.yaml, a commented starting routine that passes check, and print its path."""
+    click.echo(str(script.new_routine(name, scripts_dir, title)))
 
 
 @main.command(name="list")
@@ -203,6 +279,185 @@ def voices(engine):
             click.echo(f"{name:<8} (no voices: {how})")
         for v in found:
             click.echo(f"{name:<8} {v.id:<28} {', '.join(v.languages):<12} {v.quality or ''}".rstrip())
+
+
+@main.command()
+@click.argument("routines", nargs=-1)
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=lib.OUTPUT_DIR,
+              show_default=True, help="The library folder to build into.")
+@click.option("--jobs", "-j", type=click.IntRange(1, 64), help="Routines rendered at once (default: one per core).")
+@click.option("--title", help="The library's title in the feed and page (default: the routines' album).")
+@click.option("--base-url", default="", help="Where the folder will be served from, for the feed's links.")
+@click.option("--bitrate", type=click.IntRange(32, 320), default=128, show_default=True, help="MP3 kbit/s.")
+@click.option("--mono", is_flag=True, help="Write mono MP3s (default stereo).")
+@click.option("--scheduler", metavar="ADDRESS", help="Render on a dask.distributed cluster (tcp://host:8786).")
+@scripts_option
+@cache_option
+@handle_errors
+def build(routines, out_dir, jobs, title, base_url, bitrate, mono, scheduler, scripts_dir, cache_dir):
+    """Build the library: render every routine in the scripts folder (or ROUTINES) that changed,
+    in parallel, then write library.m3u8, feed.xml and index.html."""
+    from . import library
+
+    settings = library.BuildSettings(scripts_dir=scripts_dir, out_dir=out_dir, cache_dir=cache_dir, title=title,
+                                     base_url=base_url, mp3=Mp3Settings(bitrate=bitrate, channels=1 if mono else 2))
+    display = _BuildDisplay()
+    executor = library.cluster_executor(scheduler) if scheduler else None
+    report = library.build(routines, settings, jobs=jobs, executor=executor, on_event=display)
+    display.close()
+    click.echo(_summary(report))
+    for outcome in report.failed:
+        click.echo(f"\nFailed: {outcome.id}\n{outcome.message}", err=True)
+    if report.failed:
+        sys.exit(1)
+
+
+def _summary(report) -> str:
+    rows = [f"{'routine':<24} {'status':<10} {'length':>8} {'time':>7}"]
+    for o in report.outcomes:
+        length = _clock(int(o.duration_ms * 44.1)) if o.duration_ms else ""
+        took = f"{o.seconds:.1f} s" if o.status == "built" else ""
+        rows.append(f"{o.id:<24} {o.status:<10} {length:>8} {took:>7}")
+    counts = {s: sum(o.status == s for o in report.outcomes) for s in ("built", "unchanged", "failed")}
+    rows.append(f"{counts['built']} built, {counts['unchanged']} unchanged, {counts['failed']} failed "
+                f"in {report.seconds:.1f} s")
+    return "\n".join(rows)
+
+
+class _BuildDisplay:
+    """Build progress: one live line on a terminal (done/total and what is rendering now), plain log
+    lines otherwise."""
+
+    def __init__(self):
+        self.live = sys.stderr.isatty()
+        self.total = self.done = 0
+        self.running: list[str] = []
+
+    def __call__(self, kind: str, rid: str, outcome) -> None:
+        if kind == "queued":
+            self.total += 1
+        elif kind == "started":
+            self.running.append(rid)
+        elif kind == "done" and outcome is not None:
+            if rid in self.running:
+                self.running.remove(rid)
+            if outcome.status != "unchanged":
+                self.done += 1
+                self._log(f"{outcome.status} {rid}" + (f" in {outcome.seconds:.1f} s" if outcome.seconds else ""))
+        if self.live:
+            now = ", ".join(self.running[:3]) + (" ..." if len(self.running) > 3 else "")
+            click.echo(f"\r[{self.done}/{self.total}] rendering: {now}\033[K" if self.running else "\r\033[K",
+                       err=True, nl=False)
+
+    def _log(self, line: str) -> None:
+        if self.live:
+            click.echo(f"\r\033[K{line}", err=True)
+        else:
+            click.echo(line, err=True)
+
+    def close(self) -> None:
+        if self.live:
+            click.echo("\r\033[K", err=True, nl=False)
+
+
+@main.group()
+def cache():
+    """Inspect or empty the narration cache."""
+
+
+@cache.command(name="info")
+@cache_option
+@handle_errors
+def cache_info(cache_dir):
+    """Where the narration cache is, how many clips it holds and their size."""
+    store = NarrationCache(cache_dir)
+    count, size = store.usage()
+    click.echo(f"{store.dir}\n{count} clips, {size / 1e6:.1f} MB")
+
+
+@cache.command(name="clear")
+@cache_option
+@handle_errors
+def cache_clear(cache_dir):
+    """Delete every cached narration clip (they are spoken again when needed)."""
+    store = NarrationCache(cache_dir)
+    count, size = store.clear()
+    click.echo(f"Removed {count} clips ({size / 1e6:.1f} MB) from {store.dir}")
+
+
+@main.command()
+@click.option("--dir", "folder", type=click.Path(file_okay=False, exists=True, path_type=Path),
+              default=lib.OUTPUT_DIR, show_default=True, help="The library folder to serve.")
+@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True, help="TCP port.")
+@click.option("--host", default="0.0.0.0", show_default=True, help="Address to listen on.")
+@handle_errors
+def serve(folder, port, host):
+    """Serve the library folder over HTTP, so a phone on the same network can open the page or
+    subscribe to the feed. Ctrl-C stops it."""
+    from . import serve as web
+
+    server = web.make_server(folder, host, port)
+    url = web.address(server)
+    click.echo(f"Serving {folder}/ at {url}\n  page: {url}index.html\n  feed: {url}feed.xml")
+    code = web.terminal_qr(url)
+    if code and shutil.get_terminal_size().lines > code.count("\n") + 6:
+        click.echo(code)
+    try:
+        server.serve_forever()
+    finally:
+        server.server_close()
+
+
+@main.command()
+@click.argument("file", type=click.Path(dir_okay=False, exists=True, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@handle_errors
+def inspect(file, as_json):
+    """Show an MP3's tags, chapters, lyrics, duration, loudness and true peak, as a player (and a
+    loudness meter) would see them."""
+    from . import probe
+
+    found = probe.inspect(file)
+    report = _inspection(found)
+    if as_json:
+        click.echo(json.dumps(report, indent=2, ensure_ascii=False))
+        return
+    width = max(len(k) for k in report if not isinstance(report[k], (list, dict)))
+    for key, value in report.items():
+        if key == "chapters":
+            click.echo(f"chapters ({len(value)})")
+            for c in value:
+                click.echo(f"  {_clock_ms(c['start_ms'])}-{_clock_ms(c['end_ms'])}  {c['title']}")
+        elif not isinstance(value, (list, dict)):
+            text = str(value) if value not in (None, "") else "-"
+            click.echo(textwrap.fill(f"{key:<{width}}  {text}", width=100, subsequent_indent=" " * (width + 2)))
+
+
+def _inspection(found) -> dict:
+    """What ``inspect`` prints, as plain values."""
+    from .probe import image_size
+
+    h, t, loud = found.header, found.tags, found.loudness
+    cover = None
+    if t.cover is not None:
+        size = image_size(t.cover.data)
+        cover = f"{t.cover.mime}, " + (f"{size[0]}x{size[1]}, " if size else "") + f"{len(t.cover.data) / 1000:.1f} kB"
+    return {
+        "file": str(found.path), "title": t.title, "artist": t.artist, "album": t.album, "track": t.track,
+        "genre": t.genre, "year": t.year, "description": " ".join(t.description.split()), "cover": cover,
+        "duration": f"{_clock_ms(h.samples * 1000 / h.sample_rate)} ({h.samples} samples at {h.sample_rate} Hz)",
+        "format": f"MP3 {h.bitrate} kbit/s {'mono' if h.channels == 1 else 'stereo'}",
+        "header": f"{h.tag}: {h.frames} frames, encoder delay {h.delay}, padding {h.padding}"
+                  + (f" ({h.encoder})" if h.encoder else ""),
+        "loudness": f"{loud.integrated:.1f} LUFS integrated, range {loud.range:.1f} LU",
+        "true peak": f"{loud.true_peak:.1f} dBTP (sample peak {loud.sample_peak:.1f} dBFS)",
+        "lyrics": f"{len(t.lyrics)} timed lines" + (f", sidecar {found.lrc}" if found.lrc else ""),
+        "chapters": [{"title": c.title, "start_ms": c.start_ms, "end_ms": c.end_ms} for c in t.chapters],
+    }
+
+
+def _clock_ms(ms: float) -> str:
+    return f"{int(ms // 60000):02d}:{ms % 60000 / 1000:06.3f}"
 
 
 class _Progress:

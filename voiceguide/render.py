@@ -7,20 +7,25 @@ functions here.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+import queue
+import threading
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from . import engines, script, sounds
-from .audio import level_db
 from .cache import NarrationCache
 from .errors import UsageError
-from .export import Mp3Settings, Tags, write_mp3
+from .export import Mp3Settings, codec_gain, write_mp3
+from .loudness import sounding_level
+from .master import TRUE_PEAK, Master, Mastering, Report
 from .mix import BedGain, mix, place_events
 from .model import Routine
-from .plan import Plan, plan
+from .plan import Plan, plan, speedups
+from .tags import session_tags
 
 SCRIPTS_DIR = Path("scripts_yaml")
 OUTPUT_DIR = Path("output")
@@ -71,17 +76,22 @@ def load(name: str | Path, scripts_dir: str | Path = SCRIPTS_DIR, *, engine: str
     return dataclasses.replace(routine, voice=settled)
 
 
-def narrate(routine: Routine, cache: NarrationCache | None = None,
-            progress: Progress = _no_progress) -> dict[str, np.ndarray]:
-    """Every narration clip of ``routine``, from the cache or spoken now (and then cached)."""
+def narrate(routine: Routine, cache: NarrationCache | None = None, progress: Progress = _no_progress,
+            speeds: Mapping[str, float] | None = None) -> dict[str, np.ndarray]:
+    """Every phrase ``routine`` speaks, from the cache or spoken now (and then cached).
+
+    With ``speeds`` (phrase -> factor), only those phrases, each spoken that much faster.
+    """
     engine = engines.get_engine(routine.voice.engine)
     cache = cache if cache is not None else NarrationCache()
-    voice = routine.voice
-    voice_id = engine.resolve_voice(voice.voice)
-    texts = routine.texts()
+    voice_id = engine.resolve_voice(routine.voice.voice)
+    texts = list(speeds) if speeds is not None else routine.texts()
     clips = {}
     for done, text in enumerate(texts):
         progress("speaking", done, len(texts))
+        voice = routine.voice
+        if speeds is not None:
+            voice = dataclasses.replace(voice, rate=voice.rate * speeds[text])
         key = cache.key(engine=engine.name, version=engine.version(), voice=voice_id,
                         rate=voice.rate, volume=voice.volume, text=text)
         clip = cache.get(key)
@@ -93,11 +103,32 @@ def narrate(routine: Routine, cache: NarrationCache | None = None,
     return clips
 
 
+SPEED_ROUNDS = 4
+"""How many times ``plan_routine`` speaks narration faster for steps with the ``speed`` policy
+(engines do not speed up exactly as asked, so it measures and tries again)."""
+
+
 def plan_routine(routine: Routine, cache: NarrationCache | None = None,
                  progress: Progress = _no_progress) -> tuple[Plan, dict[str, np.ndarray]]:
-    """The routine's plan, and the narration it was made from."""
+    """The routine's plan, and the narration it was made from.
+
+    Narration of steps whose overflow policy is ``speed`` and that does not fit is spoken again,
+    faster (up to the step's ``max_speed``), until it fits; the plan reports what still does not.
+    """
+    cache = cache if cache is not None else NarrationCache()
     clips = narrate(routine, cache, progress)
-    return plan(routine, {text: len(clip) for text, clip in clips.items()}), clips
+    speeds: dict[str, float] = {}
+    for _ in range(SPEED_ROUNDS):
+        wanted = speedups(routine, _lengths(clips), speeds)
+        if not wanted:
+            break
+        speeds.update(wanted)
+        clips.update(narrate(routine, cache, progress, speeds=wanted))
+    return plan(routine, _lengths(clips), speeds), clips
+
+
+def _lengths(clips: Mapping[str, np.ndarray]) -> dict[str, int]:
+    return {text: len(clip) for text, clip in clips.items()}
 
 
 @dataclass(frozen=True)
@@ -110,23 +141,115 @@ class Rendered:
 
 
 def render(routine: Routine, out_dir: str | Path = OUTPUT_DIR, *, cache: NarrationCache | None = None,
-           mp3: Mp3Settings = Mp3Settings(), progress: Progress = _no_progress) -> Rendered:
-    """Render ``routine`` to ``out_dir/<id>.mp3``."""
+           mp3: Mp3Settings = Mp3Settings(), mastering: Mastering | None = None,
+           cover: str | Path | None = None, year: int | None = None, track: str | None = None,
+           progress: Progress = _no_progress) -> Rendered:
+    """Render ``routine`` to ``out_dir/<id>.mp3``, with its lyrics in ``out_dir/<id>.lrc``.
+
+    ``mastering`` sets the loudness and true-peak targets (default: the routine's, else -16 LUFS
+    stereo or -19 mono, at most -1 dBTP); ``cover`` is an image for the cover art (default: the
+    routine's, else one drawn with its title); ``year`` and ``track`` are written to the tags when
+    given. The mix is made twice, streaming: once with the narration leveled, to measure the
+    loudness and so the gain; then with each narration's peaks limited to what that gain leaves
+    them, mastered and encoded. Returns a ``MasteredRender``, whose ``report`` says what mastering
+    measured and did.
+    """
     timeline, clips = plan_routine(routine, cache, progress)
-    event_sounds = {kind: (sounds.load_sound(s.sound), s) for kind, s in routine.sounds.items()}
-    placed = place_events(timeline, clips, event_sounds)
-    bed = sounds.make_bed(routine.background.bed)
-    bed_gain = BedGain(timeline, routine.background, level_db(bed.loop)) if bed is not None else None
-    chunks = _counted(mix(timeline, placed, bed, bed_gain), timeline.length, progress)
-    tags = Tags(title=routine.title, artist=routine.author, album=routine.album, genre=routine.genre,
-                comment=routine.description)
-    path = write_mp3(chunks, Path(out_dir) / f"{routine.id}.mp3", tags, mp3)
-    return Rendered(path, timeline, routine)
+    mastering = mastering if mastering is not None else routine_mastering(routine)
+    channels = mp3.channels
+    if cover is None:
+        cover = getattr(routine, "image", None)
+    with ThreadPoolExecutor(max_workers=3) as pool:  # side work, done while the narration is leveled
+        codec = pool.submit(codec_gain, mp3)
+        tags = pool.submit(session_tags, routine, timeline, cover=cover, year=year, track=track)
+        made_bed = pool.submit(_bed, routine)
+        event_sounds = {kind: (sounds.load_sound(s.sound), s) for kind, s in routine.sounds.items()}
+        leveled = place_events(timeline, clips, event_sounds)
+        bed = made_bed.result()
+        bed_gain = BedGain(timeline, routine.background, sounding_level(bed.loop)) if bed is not None else None
+
+        def session(placed):
+            return mix(timeline, placed, bed, bed_gain, channels=channels)
+
+        master = Master(mastering, channels, codec.result())
+        master.measure(_counted(_ahead(session(leveled)), timeline.length, progress, "measuring"))
+        limited = place_events(timeline, clips, event_sounds, voice_peak=master.voice_peak())
+        chunks = _counted(master.apply(session(limited)), timeline.length, progress, "mixing")
+        path = write_mp3(chunks, Path(out_dir) / f"{routine.id}.mp3", tags.result(), mp3)
+    return MasteredRender(path, timeline, routine, master.report)
 
 
-def _counted(chunks, total: int, progress: Progress):
+def _counted(chunks, total: int, progress: Progress, phase: str = "mixing"):
     done = 0
     for chunk in chunks:
         yield chunk
         done += len(chunk)
-        progress("mixing", done, total)
+        progress(phase, done, total)
+
+
+def _ahead(items: Iterable, depth: int = 2) -> Iterator:
+    """``items``, made by a thread of their own up to ``depth`` ahead of the one using them.
+
+    Mixing (numpy) and measuring (scipy) each let go of the GIL, so on two cores they overlap.
+    An error in the thread is raised here; stopping early stops the thread.
+    """
+    made: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def put(item) -> None:
+        while not stop.is_set():
+            try:
+                made.put(item, timeout=0.1)
+                return
+            except queue.Full:
+                continue
+
+    def run() -> None:
+        try:
+            for item in items:
+                put((True, item))
+                if stop.is_set():
+                    return
+            put((False, None))
+        except BaseException as exc:  # handed to the consumer, who raises it
+            put((False, exc))
+
+    thread = threading.Thread(target=run, name="voiceguide-ahead", daemon=True)
+    thread.start()
+    try:
+        while True:
+            more, item = made.get()
+            if not more:
+                if item is not None:
+                    raise item
+                return
+            yield item
+    finally:
+        stop.set()
+        thread.join()
+
+
+@dataclass(frozen=True)
+class MasteredRender(Rendered):
+    """What a render made, and what mastering measured and did on the way."""
+
+    report: Report | None = None
+
+
+# ``loudness`` and ``true_peak`` (top level), ``image`` (top level) and ``background.loop_start`` and
+# ``loop_end`` are fields the format is to gain; until it has them, every routine gets the defaults.
+
+
+def routine_mastering(routine: Routine) -> Mastering:
+    """The routine's own loudness targets (what ``render`` uses unless told otherwise)."""
+    true_peak = getattr(routine, "true_peak", None)
+    return Mastering(loudness=getattr(routine, "loudness", None),
+                     true_peak=TRUE_PEAK if true_peak is None else true_peak)
+
+
+def _bed(routine: Routine) -> sounds.Bed | None:
+    """The routine's bed, looping between its loop points where it has them."""
+    background = routine.background
+    loop_start = getattr(background, "loop_start", None)
+    return sounds.make_bed(background.bed, loop_start=0.0 if loop_start is None else loop_start,
+                           loop_end=getattr(background, "loop_end", None))

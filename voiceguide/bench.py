@@ -1,0 +1,211 @@
+"""``python -m voiceguide.bench``: voiceguide's speed and memory, as ratios measured side by side.
+
+Each target compares two things measured in the same run on the same machine, so a busy or slow
+machine moves both sides: only ratios are judged, never seconds. The benchmark makes its own
+routines (10 and 60 minutes among them) in a temporary folder and prints a table of ratios with the
+figures behind them.
+
+    python -m voiceguide.bench            # all six targets
+    python -m voiceguide.bench --quick    # shorter routines, for a smoke run
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+STEP_WORDS = ("Place your fingertips {where}. Stroke gently outward with the lightest touch, "
+              "one slow stroke for each tick, breathing slowly.")
+PLACES = ("just above your collarbones", "on the sides of your neck", "under your chin", "along your jaw",
+          "beside your nose", "under your eyes", "along your brows", "in the middle of your forehead")
+
+
+def routine_yaml(minutes: float, engine: str = "pyttsx3", tag: str = "") -> str:
+    """A routine of about ``minutes`` with a distinct narration per step (``tag`` varies the text)."""
+    steps = []
+    for i in range(max(1, int(minutes * 60 // 40))):
+        words = STEP_WORDS.format(where=PLACES[i % len(PLACES)]) + f" Step {i + 1}{tag}."
+        steps.append(f"  - title: Step {i + 1}\n    say: {words}\n    duration: 40s\n    strokes: 10\n")
+    return textwrap.dedent(f"""\
+        title: Benchmark {minutes:g} minutes
+        description: A generated routine for the benchmark. Not medical advice.
+        voice: {{engine: {engine}}}
+        background: {{bed: noise}}
+        steps:
+        """) + "".join(steps)
+
+
+@dataclass
+class Row:
+    target: str
+    ratio: float
+    limit: str
+    ok: bool
+    detail: str
+
+
+def timed(fn, *args, **kwargs) -> tuple[float, object]:
+    start = time.perf_counter()
+    result = fn(*args, **kwargs)
+    return time.perf_counter() - start, result
+
+
+def child(code: str, *args: str) -> dict:
+    """Run ``code`` in a fresh Python (so peak memory is its own); it prints one JSON object."""
+    out = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+RENDER_IN_CHILD = """
+import json, resource, sys, time
+from voiceguide import render as lib
+from voiceguide.cache import NarrationCache
+routine = lib.load(sys.argv[1])
+start = time.perf_counter()
+result = lib.render(routine, sys.argv[2], cache=NarrationCache(sys.argv[3]))
+print(json.dumps({"seconds": time.perf_counter() - start, "samples": result.plan.length,
+                  "max_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+
+def encode_floor(mp3: Path, work: Path) -> float:
+    """Seconds to encode the rendered file's own samples with the same encoder and settings."""
+    from voiceguide.audio import ffmpeg_path
+    from voiceguide.export import Mp3Settings
+
+    pcm = work / "floor.pcm"
+    subprocess.run([ffmpeg_path(), "-v", "error", "-y", "-i", str(mp3), "-f", "s16le", "-ac", "2", "-ar", "44100",
+                    str(pcm)], check=True)
+    settings = Mp3Settings()
+    cmd = [ffmpeg_path(), "-nostdin", "-v", "error", "-y", "-f", "s16le", "-ar", "44100", "-ac", "2", "-i", str(pcm),
+           "-c:a", "libmp3lame", "-b:a", f"{settings.bitrate}k", "-compression_level", str(settings.quality),
+           "-f", "mp3", str(work / "floor.mp3")]
+    seconds, _ = timed(subprocess.run, cmd, check=True)
+    pcm.unlink()
+    return seconds
+
+
+def synthesis_seconds(routine_file: Path, cache_dir: Path) -> float:
+    """Seconds to speak every narration of a routine into an empty cache, nothing else."""
+    from voiceguide import render as lib
+    from voiceguide.cache import NarrationCache
+
+    seconds, _ = timed(lib.narrate, lib.load(routine_file), NarrationCache(cache_dir))
+    return seconds
+
+
+def pydub_way(routine_file: Path, cache_dir: Path, out: Path) -> float:
+    """The straightforward pydub render of the same timeline: a silent segment of full length, one
+    overlay per event, export. Narration comes from the warm cache, as voiceguide's does."""
+    from voiceguide import render as lib, sounds
+    from voiceguide.audio import pydub_segment_class, to_segment
+    from voiceguide.cache import NarrationCache
+
+    routine = lib.load(routine_file)
+    plan, clips = lib.plan_routine(routine, NarrationCache(cache_dir))
+    AudioSegment = pydub_segment_class()
+    start = time.perf_counter()
+    speech = {text: to_segment(clip.repeat(2, axis=1) * 0.3) for text, clip in clips.items()}
+    effects = {kind: to_segment(sounds.load_sound(s.sound) * 0.2) for kind, s in routine.sounds.items()}
+    session = AudioSegment.silent(duration=plan.length * 1000 / 44100, frame_rate=44100).set_channels(2)
+    for event in plan.events():
+        clip = speech.get(event.text) if event.kind == "speech" else effects.get(event.kind)
+        if clip is not None and len(clip):
+            session = session.overlay(clip, position=event.start * 1000 / 44100)
+    session.export(out, format="mp3", bitrate="128k")
+    return time.perf_counter() - start
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="Shorter routines (a smoke run, not the targets).")
+    options = parser.parse_args(argv)
+    short, long_ = (2, 6) if options.quick else (10, 60)
+    rows: list[Row] = []
+    with tempfile.TemporaryDirectory(prefix="voiceguide-bench-") as tmp:
+        work = Path(tmp)
+        scripts, out, cache = work / "scripts_yaml", work / "out", work / "cache"
+        scripts.mkdir()
+        (scripts / "ten.yaml").write_text(routine_yaml(short))
+        (scripts / "sixty.yaml").write_text(routine_yaml(long_, tag=" of the long one"))
+
+        # 2. first render (nothing cached) / (synthesis alone + encoding floor)
+        synth = synthesis_seconds(scripts / "ten.yaml", work / "synth-cache")
+        first = child(RENDER_IN_CHILD, str(scripts / "ten.yaml"), str(out), str(cache))
+        floor = encode_floor(out / "ten.mp3", work)
+        # 1. cached render / encoding floor
+        cached = child(RENDER_IN_CHILD, str(scripts / "ten.yaml"), str(out), str(cache))
+        rows.append(Row(f"1 render {short} min, narration cached / encoding floor", cached["seconds"] / floor,
+                        "<= 1.25", cached["seconds"] / floor <= 1.25,
+                        f"{cached['seconds']:.2f} s / {floor:.2f} s"))
+        ratio = first["seconds"] / (synth + floor)
+        rows.append(Row(f"2 first render {short} min / (synthesis + floor)", ratio, "<= 1.25", ratio <= 1.25,
+                        f"{first['seconds']:.2f} s / ({synth:.2f} + {floor:.2f}) s"))
+        # 3. the pydub way / voiceguide
+        naive = pydub_way(scripts / "ten.yaml", cache, work / "naive.mp3")
+        rows.append(Row(f"3 pydub overlay render {short} min / voiceguide", naive / cached["seconds"], ">= 8",
+                        naive / cached["seconds"] >= 8, f"{naive:.2f} s / {cached['seconds']:.2f} s"))
+        # 4. memory: long / short, and the long one's peak
+        child(RENDER_IN_CHILD, str(scripts / "sixty.yaml"), str(out), str(cache))  # speak it once
+        big = child(RENDER_IN_CHILD, str(scripts / "sixty.yaml"), str(out), str(cache))
+        ratio = big["max_rss_mb"] / cached["max_rss_mb"]
+        rows.append(Row(f"4 peak memory {long_} min / {short} min render", ratio, "<= 1.2 and < 250 MB",
+                        ratio <= 1.2 and big["max_rss_mb"] < 250,
+                        f"{big['max_rss_mb']:.0f} MB / {cached['max_rss_mb']:.0f} MB"))
+        rows += library_rows(work, cache, short)
+    print_table(rows)
+    return 0 if all(r.ok for r in rows) else 1
+
+
+LIBRARY_SIZE = 6
+
+
+def library_rows(work: Path, cache: Path, minutes: float) -> list[Row]:
+    """5. build throughput with 2 jobs / 1 job; 6. rebuild with nothing changed, and after one edit."""
+    from voiceguide import library, render as lib
+
+    scripts = work / "library"
+    scripts.mkdir()
+    for i in range(LIBRARY_SIZE):
+        (scripts / f"r{i}.yaml").write_text(routine_yaml(minutes / 2, tag=f" of routine {i}"))
+    settings = library.BuildSettings(scripts_dir=scripts, out_dir=work / "lib-warm", cache_dir=cache)
+    library.build(settings=settings, jobs=2)  # speak everything once: both timed builds start warm
+    one, _ = timed(library.build, settings=library.BuildSettings(**{**settings.__dict__, "out_dir": work / "lib1"}),
+                   jobs=1)
+    two, _ = timed(library.build, settings=library.BuildSettings(**{**settings.__dict__, "out_dir": work / "lib2"}),
+                   jobs=2)
+    rows = [Row("5 library build throughput, 2 jobs / 1 job", one / two, ">= 1.8", one / two >= 1.8,
+                f"{LIBRARY_SIZE} routines: {one:.2f} s / {two:.2f} s on {os.cpu_count()} cores")]
+    settings = library.BuildSettings(**{**settings.__dict__, "out_dir": work / "lib2"})
+    nothing, _ = timed(library.build, settings=settings, jobs=2)
+    edited = scripts / "r0.yaml"
+    edited.write_text(edited.read_text().replace("duration: 40s", "duration: 41s", 1))
+    after_edit, report = timed(library.build, settings=settings, jobs=2)
+    assert [o.id for o in report.outcomes if o.status == "built"] == ["r0"]
+    single, _ = timed(lib.render, lib.load(edited), work / "single", cache=library.NarrationCache(cache))
+    rows.append(Row("6a rebuild, nothing changed (seconds)", nothing, "< 1 s", nothing < 1.0, f"{nothing:.2f} s"))
+    rows.append(Row("6b rebuild after one edit / one render", after_edit / single, "<= 1.2",
+                    after_edit / single <= 1.2, f"{after_edit:.2f} s / {single:.2f} s"))
+    return rows
+
+
+def print_table(rows: list[Row]) -> None:
+    print(f"voiceguide benchmark on {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
+    width = max(len(r.target) for r in rows)
+    print(f"{'target':<{width}}  {'ratio':>7}  {'limit':<20}  {'':4}  figures")
+    for r in rows:
+        print(f"{r.target:<{width}}  {r.ratio:7.2f}  {r.limit:<20}  {'ok' if r.ok else 'MISS':4}  {r.detail}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

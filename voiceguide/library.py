@@ -1,0 +1,315 @@
+"""The library: render many routines, in parallel and incrementally, and index them.
+
+A routine is rendered again only when something that shapes its MP3 changed: its script, the
+library's shared scripts (defaults and snippets), the sound and background files it uses, the
+engine, voice and their versions, the render settings, or voiceguide itself. What each output was
+made from is kept in a manifest in the output folder. Each routine renders in its own task; one
+that fails is reported and the others go on.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import multiprocessing
+import os
+import time
+from collections.abc import Callable, Iterable
+from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import __version__, engines, feed, render as lib
+from .cache import NarrationCache, default_dir as default_cache_dir
+from .errors import ScriptError, UsageError, VoiceguideError
+from .export import Mp3Settings
+from .files import atomic_write_text
+from .model import BUILTIN_BEDS, BUILTIN_SOUNDS, Routine
+from .plan import Plan
+
+MANIFEST = ".voiceguide-build.json"
+PLAYLIST = "library.m3u8"
+FEED = "feed.xml"
+PAGE = "index.html"
+#: Files a routine's render leaves in the output folder, by suffix after its id.
+OUTPUT_SUFFIXES = (".mp3", ".lrc", ".chapters.json")
+
+
+@dataclass(frozen=True)
+class BuildSettings:
+    """Everything about a build that is not in the scripts."""
+
+    scripts_dir: Path = lib.SCRIPTS_DIR
+    out_dir: Path = lib.OUTPUT_DIR
+    cache_dir: Path | None = None
+    mp3: Mp3Settings = Mp3Settings()
+    title: str | None = None
+    """The library's title (feed, page); default: the routines' album."""
+    base_url: str = ""
+    """Where the output folder is served from, for the feed's links; empty: relative links."""
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What happened to one routine in a build."""
+
+    id: str
+    status: str
+    """``built``, ``unchanged`` or ``failed``."""
+    seconds: float = 0.0
+    duration_ms: float = 0.0
+    message: str = ""
+
+
+@dataclass(frozen=True)
+class BuildReport:
+    outcomes: tuple[Outcome, ...]
+    seconds: float
+
+    @property
+    def failed(self) -> list[Outcome]:
+        return [o for o in self.outcomes if o.status == "failed"]
+
+
+def build(names: Iterable[str] = (), settings: BuildSettings = BuildSettings(), jobs: int | None = None,
+          executor: Executor | None = None,
+          on_event: Callable[[str, str, Outcome | None], None] | None = None) -> BuildReport:
+    """Render the routines named (default: every routine in ``settings.scripts_dir``) into
+    ``settings.out_dir``, skipping those whose inputs did not change, then write the playlist, the
+    feed and the page. ``executor`` may be any ``concurrent.futures`` executor; by default a
+    process pool of ``jobs`` workers (one per core), or this process when ``jobs`` is 1.
+
+    ``on_event(kind, routine_id, outcome)`` is called with kind ``"queued"``, ``"started"`` and
+    ``"done"`` (with the outcome) so a caller can show progress.
+    """
+    started = time.monotonic()
+    notify = on_event or (lambda kind, rid, outcome: None)
+    # Workers may be other processes or machines: give them absolute paths and one cache.
+    settings = dataclasses.replace(settings, out_dir=Path(settings.out_dir).resolve(),
+                                   scripts_dir=Path(settings.scripts_dir).resolve(),
+                                   cache_dir=Path(settings.cache_dir or default_cache_dir()).resolve())
+    out_dir = settings.out_dir
+    paths = _routine_paths(names, settings.scripts_dir)
+    manifest = _read_manifest(out_dir)
+    outcomes: dict[str, Outcome] = {}
+    entries: dict[str, dict] = {}
+    todo: list[tuple[str, Path, str]] = []
+    for path in paths:
+        rid = path.stem
+        try:
+            routine = lib.load(path)
+            fingerprint = input_fingerprint(routine, path, settings)
+        except VoiceguideError as exc:
+            outcomes[rid] = Outcome(rid, "failed", message=_message(exc))
+            notify("done", rid, outcomes[rid])
+            continue
+        known = manifest.get(rid)
+        if known and known.get("fingerprint") == fingerprint and _outputs_intact(out_dir, rid, known):
+            entries[rid] = known["entry"]
+            outcomes[rid] = Outcome(rid, "unchanged", duration_ms=known["entry"]["duration_ms"])
+            notify("done", rid, outcomes[rid])
+        else:
+            todo.append((rid, path, fingerprint))
+            notify("queued", rid, None)
+
+    for rid, result in _render_all(todo, settings, jobs, executor, notify):
+        outcomes[rid] = result.pop("outcome")
+        if outcomes[rid].status == "built":
+            entries[rid] = result["entry"]
+            manifest[rid] = {"fingerprint": result["fingerprint"], "entry": result["entry"],
+                             "size": result["size"], "first_built": manifest.get(rid, {}).get("first_built")
+                             or int(time.time())}
+        notify("done", rid, outcomes[rid])
+
+    current = {p.stem for p in paths}
+    if not names:  # a full build: what no longer has a script goes
+        for rid in [r for r in manifest if r not in current]:
+            for suffix in OUTPUT_SUFFIXES:
+                (out_dir / f"{rid}{suffix}").unlink(missing_ok=True)
+            del manifest[rid]
+    for rid in list(manifest):
+        if rid in entries:
+            manifest[rid]["entry"] = entries[rid]
+    _write_index(out_dir, manifest, settings)
+    order = [p.stem for p in paths]
+    return BuildReport(tuple(outcomes[r] for r in order if r in outcomes), time.monotonic() - started)
+
+
+def _routine_paths(names: Iterable[str], scripts_dir: Path) -> list[Path]:
+    names = list(names)
+    if names:
+        return [lib.routine_path(n, scripts_dir).resolve() for n in names]
+    paths = lib.routine_files(scripts_dir)
+    if not paths:
+        raise UsageError(f"no routines in {scripts_dir}/")
+    return paths
+
+
+def input_fingerprint(routine: Routine, path: Path, settings: BuildSettings) -> str:
+    """A hash of everything that shapes ``routine``'s MP3 (see the module's docstring)."""
+    digest = hashlib.sha256()
+
+    def add(*parts) -> None:
+        for part in parts:
+            digest.update(part if isinstance(part, bytes) else repr(part).encode())
+            digest.update(b"\0")
+
+    add("voiceguide", __version__, path.read_bytes())
+    scripts_dir = path.parent
+    shared = sorted(scripts_dir.glob("_*.y*ml")) + sorted((scripts_dir / "_snippets").rglob("*.y*ml"))
+    for file in shared:
+        add(file.relative_to(scripts_dir).as_posix(), file.read_bytes())
+    media = [s.sound for s in routine.sounds.values() if s.sound not in BUILTIN_SOUNDS]
+    if routine.background.bed not in BUILTIN_BEDS:
+        media.append(routine.background.bed)
+    for file in sorted(set(media)):
+        stat = Path(file).stat()
+        add(file, stat.st_size, stat.st_mtime_ns)
+    engine = engines.get_engine(routine.voice.engine)
+    voice_id = engine.resolve_voice(routine.voice.voice)
+    add(engine.name, engine.version(), voice_id, routine.voice)
+    model = Path(voice_id) if voice_id and voice_id.endswith(".onnx") else None
+    if engine.name == "piper":
+        model = model or next((v.path for v in engine.voices() if v.id == voice_id), None)
+    if model is not None:
+        stat = model.stat()
+        add(model.name, stat.st_size, stat.st_mtime_ns)
+    add(settings.mp3)
+    return digest.hexdigest()
+
+
+def _outputs_intact(out_dir: Path, rid: str, known: dict) -> bool:
+    mp3 = out_dir / f"{rid}.mp3"
+    return mp3.is_file() and mp3.stat().st_size == known.get("size")
+
+
+def _render_all(todo, settings: BuildSettings, jobs: int | None, executor: Executor | None, notify):
+    """Yield ``(routine id, result)`` as each render finishes."""
+    if not todo:
+        return
+    jobs = jobs or os.cpu_count() or 1
+    args = [(str(path), fingerprint, settings) for _, path, fingerprint in todo]
+    if executor is None and (jobs == 1 or len(todo) == 1):
+        for (rid, _, _), arg in zip(todo, args):
+            notify("started", rid, None)
+            yield rid, render_one(*arg)
+        return
+    own = executor is None
+    if own:
+        # spawn, not fork: this process may hold engine worker pipes and threads.
+        executor = ProcessPoolExecutor(max_workers=min(jobs, len(todo)),
+                                       mp_context=multiprocessing.get_context("spawn"))
+    try:
+        futures = {}
+        for (rid, _, _), arg in zip(todo, args):
+            futures[executor.submit(render_one, *arg)] = rid
+            notify("started", rid, None)
+        for future in as_completed(futures):
+            rid = futures[future]
+            try:
+                yield rid, future.result()
+            except Exception as exc:  # noqa: BLE001 - a crashed worker fails its routine, not the build
+                yield rid, {"outcome": Outcome(rid, "failed", message=f"the render stopped: {exc!r}")}
+    finally:
+        if own:
+            executor.shutdown(cancel_futures=True)
+
+
+def render_one(path: str, fingerprint: str, settings: BuildSettings) -> dict:
+    """Render one routine (in a worker process); never raises for a problem with the routine."""
+    started = time.monotonic()
+    rid = Path(path).stem
+    try:
+        routine = lib.load(path)
+        rendered = lib.render(routine, settings.out_dir, cache=NarrationCache(settings.cache_dir), mp3=settings.mp3)
+    except VoiceguideError as exc:
+        return {"outcome": Outcome(rid, "failed", time.monotonic() - started, message=_message(exc))}
+    entry = page_entry(rendered.routine, rendered.plan, rendered.path.name)
+    atomic_write_text(Path(settings.out_dir) / f"{rid}.chapters.json",
+                      json.dumps(feed.json_chapters(entry), indent=2, ensure_ascii=False) + "\n")
+    return {"outcome": Outcome(rid, "built", time.monotonic() - started, entry["duration_ms"]),
+            "entry": entry, "fingerprint": fingerprint, "size": rendered.path.stat().st_size}
+
+
+def _message(exc: VoiceguideError) -> str:
+    if isinstance(exc, ScriptError):
+        return "\n".join(str(p) for p in exc.problems)
+    return str(exc)
+
+
+def page_entry(routine: Routine, plan: Plan, file: str) -> dict:
+    """What the playlist, feed and page need to know of one rendered routine."""
+    chapters = []
+    for step in plan.steps:
+        if step.kind == "pause" and chapters:
+            chapters[-1]["end_ms"] = _ms(step.end)
+        elif step.kind != "pause":
+            chapters.append({"title": step.title, "start_ms": _ms(step.start), "end_ms": _ms(step.end)})
+    lines = [{"start_ms": _ms(e.start), "end_ms": _ms(e.end), "text": e.text} for e in plan.speech()]
+    return {"id": routine.id, "title": routine.title, "description": routine.description,
+            "author": routine.author, "album": routine.album, "duration_ms": _ms(plan.length),
+            "file": file, "chapters": chapters, "lines": lines}
+
+
+def _ms(samples: int) -> float:
+    from .audio import samples_to_ms
+
+    return samples_to_ms(samples)
+
+
+def _read_manifest(out_dir: Path) -> dict:
+    try:
+        data = json.loads((out_dir / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data.get("routines", {}) if data.get("voiceguide") == __version__ else {}
+
+
+def _write_index(out_dir: Path, manifest: dict, settings: BuildSettings) -> None:
+    """The playlist, feed, page and manifest, each written whole."""
+    from .page import render_index
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    entries = [manifest[r]["entry"] for r in sorted(manifest)]
+    title = settings.title or _common_album(entries)
+    atomic_write_text(out_dir / PLAYLIST, feed.m3u8(entries))
+    atomic_write_text(out_dir / FEED, _rss(title, manifest, settings.base_url))
+    atomic_write_text(out_dir / PAGE, render_index(title, entries))
+    atomic_write_text(out_dir / MANIFEST, json.dumps({"voiceguide": __version__, "title": title, "routines": manifest},
+                                                     indent=1, ensure_ascii=False, sort_keys=True) + "\n")
+
+
+def _rss(title: str, manifest: dict, base_url: str) -> str:
+    items = [feed.Item.of(manifest[r]["entry"], manifest[r]["size"], manifest[r]["first_built"])
+             for r in sorted(manifest)]
+    return feed.rss(title, items, base_url)
+
+
+def feed_text(out_dir: Path, base_url: str) -> str:
+    """The feed of a built library folder, with links under ``base_url`` (for ``serve``)."""
+    try:
+        data = json.loads((out_dir / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        data = {}
+    return _rss(data.get("title") or "voiceguide library", data.get("routines", {}), base_url)
+
+
+def _common_album(entries: list[dict]) -> str:
+    albums = [e.get("album") for e in entries if e.get("album") and e.get("album") != "voiceguide"]
+    return max(set(albums), key=albums.count) if albums else "voiceguide library"
+
+
+def cluster_executor(address: str) -> Executor:
+    """A ``concurrent.futures`` executor on the dask.distributed scheduler at ``address``
+    (``pip install 'voiceguide[dask]'``). Workers need voiceguide installed and the scripts, output
+    and cache folders at the same paths (a shared disk)."""
+    try:
+        from distributed import Client
+    except ImportError:
+        raise UsageError("--scheduler needs dask.distributed: pip install 'voiceguide[dask]'") from None
+    try:
+        client = Client(address, timeout=10)
+    except OSError as exc:
+        raise UsageError(f"cannot reach the dask scheduler at {address}: {exc}") from None
+    return client.get_executor(pure=False)
