@@ -50,7 +50,8 @@ def test_render_writes_the_mp3_and_prints_its_path(runner, scripts, tmp_path):
     out = tmp_path / "out"
     result = runner.invoke(main, ["render", "tiny", "--scripts", str(scripts), "--out", str(out)])
     assert result.exit_code == 0, result.output
-    assert result.output.strip() == str(out / "tiny.mp3")
+    assert result.stdout == f"{out / 'tiny.mp3'}\n"
+    assert result.stderr.startswith("tiny: 00:") and result.stderr.endswith("voice fake\n")
     assert (out / "tiny.mp3").stat().st_size > 10_000
 
 
@@ -59,6 +60,7 @@ def test_plan_json_has_the_documented_shape(runner, scripts):
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
     assert set(data) >= {"id", "title", "duration_ms", "steps"}
+    assert (data["engine"], data["voice"]) == ("fake", None)
     assert data["id"] == "tiny" and data["title"] == "Tiny routine"
     assert [s["title"] for s in data["steps"]] == ["Introduction", "Strokes", "Pause", "Breathe", "Closing"]
     kinds = {e["kind"] for s in data["steps"] for e in s["events"]}
@@ -156,3 +158,30 @@ def test_python_dash_m_runs_the_cli():
 
     result = subprocess.run([sys.executable, "-m", "voiceguide", "--help"], capture_output=True, text=True)
     assert result.returncode == 0 and "Usage: voiceguide" in result.stdout
+
+
+def test_a_routines_own_cover_loudness_and_bed_loop_reach_the_file(runner, scripts, tmp_path):
+    import subprocess
+
+    from mutagen.id3 import ID3
+    from PIL import Image
+
+    from voiceguide.audio import ffmpeg_path
+
+    Image.new("RGB", (64, 64), (40, 90, 70)).save(scripts / "cover.png")
+    subprocess.run([ffmpeg_path(), "-v", "error", "-f", "lavfi", "-i", "anoisesrc=color=brown:duration=8",
+                    str(scripts / "surf.flac")], check=True)
+    (scripts / "own.yaml").write_text(FAKE_ROUTINE.replace(
+        "voice: {engine: fake}",
+        "voice: {engine: fake}\nimage: cover.png\nloudness: -20\ntrue_peak: -2\n"
+        "background: {bed: surf.flac, loop_start: 1s, loop_end: 6s}"))
+    result = runner.invoke(main, ["render", "own", "--scripts", str(scripts), "--out", str(tmp_path / "o")])
+    assert result.exit_code == 0, result.output
+    mp3 = tmp_path / "o" / "own.mp3"
+    assert ID3(mp3).getall("APIC")[0].data == (scripts / "cover.png").read_bytes()
+    assert ID3(mp3)["TXXX:voiceguide voice"].text == ["fake"]  # which engine and voice spoke it
+    meter = subprocess.run([ffmpeg_path(), "-nostats", "-i", str(mp3), "-af", "ebur128=peak=true", "-f", "null", "-"],
+                           capture_output=True, text=True).stderr.split("Summary:")[-1]
+    integrated = float(meter.split("I:")[1].split("LUFS")[0])
+    peak = float(meter.split("Peak:")[1].split("dBFS")[0])
+    assert integrated == pytest.approx(-20, abs=0.5) and peak <= -2.0

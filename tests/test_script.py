@@ -14,8 +14,8 @@ from voiceguide.model import Background, Breath, Sound, Step, Timing, Voice
 from voiceguide.script import MIN_STROKE_INTERVAL, format_seconds, json_schema, load_routine, parse_duration
 
 FORMAT_MD = Path(__file__).resolve().parent.parent / "docs" / "format.md"
-TOP_LEVEL = ("title", "description", "author", "album", "genre", "voice", "background", "sounds",
-             "timing", "intro", "steps", "outro")
+TOP_LEVEL = ("title", "description", "author", "album", "genre", "image", "voice", "background", "sounds",
+             "timing", "loudness", "true_peak", "intro", "steps", "outro")
 
 
 def write(tmp_path: Path, text: str, name: str = "routine.yaml") -> Path:

@@ -104,6 +104,8 @@ def render(routine, out_dir, engine, voice, rate, volume, bitrate, mono, loudnes
         result = lib.render(loaded, out_dir, cache=NarrationCache(cache_dir),
                             mp3=Mp3Settings(bitrate=bitrate, channels=1 if mono else 2), mastering=mastering,
                             cover=cover, year=year, progress=progress)
+    voice = " ".join(filter(None, (result.plan.engine, result.plan.voice)))
+    click.echo(f"{loaded.id}: {_clock(result.plan.length)}, {len(result.plan.steps)} steps, voice {voice}", err=True)
     click.echo(str(result.path))
 
 

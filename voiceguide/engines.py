@@ -165,6 +165,9 @@ class Pyttsx3Engine(Engine):
                             for v in worker.voices()]
         return self._voices
 
+    def resolve_voice(self, wanted: str | None) -> str | None:
+        return self.default_voice() if wanted is None else super().resolve_voice(wanted)
+
     def default_voice(self) -> str | None:
         """A US English voice where there is one: espeak's own default is British."""
         ids = {v.id for v in self.voices()}

@@ -37,6 +37,7 @@ from .kinds import (
     Phrase,
     RequiredUnless,
     Shorthand,
+    FileRef,
     SoundRef,
     Text,
     has_field,
@@ -220,6 +221,10 @@ BACKGROUND = Mapping(
         Field("fade_out", Duration(at_least=0),
               "Fade-out after the last words; the outro lasts long enough for it.",
               default=Background.fade_out),
+        Field("loop_start", Duration(at_least=0),
+              "For a file bed: where the loop starts (default: the file's start)."),
+        Field("loop_end", Duration(),
+              "For a file bed: where the loop ends and crossfades into loop_start (default: the file's end)."),
     ),
     build=into(Background),
 )
@@ -496,10 +501,15 @@ SETTINGS = (
     Field("author", Text(), "The artist tag.", default=Routine.author),
     Field("album", Text(), "The album tag (your library's name).", default=Routine.album),
     Field("genre", Text(), "The genre tag.", default=Routine.genre),
+    Field("image", FileRef("image"),
+          "Cover art (PNG or JPEG, relative to the routine). Default: a card showing the title."),
     Field("voice", VOICE, "How narration is spoken."),
     Field("background", BACKGROUND, "The bed under everything."),
     Field("sounds", SOUNDS, "Which sound each kind of event plays."),
     Field("timing", TIMING, "Pacing inside every step."),
+    Field("loudness", Number(-30, -10),
+          "Integrated loudness to master to, in LUFS. Default: -16 (stereo), -19 (mono)."),
+    Field("true_peak", Number(-6, 0), "The highest true peak allowed, in dBTP. Default: -1."),
 )
 """The fields a routine shares with the library's defaults file."""
 

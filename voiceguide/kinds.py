@@ -204,6 +204,25 @@ class SoundRef(Kind):
         return {"type": "string", "pattern": r"\S", "examples": list(self.builtins)}
 
 
+@dataclass(frozen=True)
+class FileRef(Kind):
+    """A file relative to the routine file (it must exist); returned as an absolute path."""
+
+    noun: str
+
+    def load(self, node: yaml.Node, path: str, ctx: Context) -> Any:
+        name = Text().load(node, path, ctx)
+        if name is INVALID:
+            return name
+        file = ctx.folder / name
+        if file.is_file():
+            return str(file.resolve())
+        return ctx.reject(node, path, f"no {self.noun} file {file}")
+
+    def schema(self) -> dict[str, Any]:
+        return {"type": "string", "pattern": r"\S"}
+
+
 def _number(node: yaml.Node, path: str, ctx: Context, expected: str) -> Any:
     """A finite YAML number (never a boolean); or ``INVALID`` with "expected {expected}, got ..."."""
     value = ctx.scalar(node) if isinstance(node, yaml.ScalarNode) else None

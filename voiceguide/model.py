@@ -87,6 +87,10 @@ class Background:
     """Seconds of fade-in at the session start."""
     fade_out: float = 6.0
     """Seconds of fade-out after the last words."""
+    loop_start: float | None = None
+    """For a file bed: seconds into the file where the loop starts."""
+    loop_end: float | None = None
+    """For a file bed: seconds into the file where the loop ends (crossfading into ``loop_start``)."""
 
 
 @dataclass(frozen=True)
@@ -256,6 +260,8 @@ class Routine:
     author: str = "voiceguide"
     album: str = "voiceguide"
     genre: str = "Meditation"
+    image: str | None = None
+    """Cover art: an image file's absolute path, or ``None`` for a generated card."""
     voice: Voice = field(default_factory=Voice)
     background: Background = field(default_factory=Background)
     sounds: dict[str, Sound] = field(default_factory=dict)
@@ -265,6 +271,10 @@ class Routine:
     timing: Timing = field(default_factory=Timing)
     steps: tuple[Step, ...] = ()
     """Everything in playing order: the intro (if any), the steps, the outro (if any)."""
+    loudness: float | None = None
+    """Integrated loudness target in LUFS; ``None``: -16 for stereo, -19 for mono."""
+    true_peak: float | None = None
+    """True-peak ceiling in dBTP; ``None``: -1."""
 
     def texts(self) -> list[str]:
         """Every distinct phrase the voice speaks, in order of first use."""

@@ -139,6 +139,10 @@ class Plan:
     title: str
     length: int
     steps: tuple[PlannedStep, ...]
+    engine: str = ""
+    """The engine that speaks the narration."""
+    voice: str | None = None
+    """Its voice (``None``: the engine's default)."""
 
     def events(self) -> Iterator[Event]:
         for step in self.steps:
@@ -148,7 +152,8 @@ class Plan:
         return [e for e in self.events() if e.kind == "speech"]
 
     def to_json(self) -> dict:
-        return {"id": self.routine_id, "title": self.title, "sample_rate": RATE,
+        return {"id": self.routine_id, "title": self.title, "engine": self.engine, "voice": self.voice,
+                "sample_rate": RATE,
                 "duration_ms": samples_to_ms(self.length), "steps": [s.to_json() for s in self.steps]}
 
 
@@ -171,7 +176,7 @@ def plan(routine: Routine, speech_lengths: Mapping[str, int],
         cursor = planned.end
     if problems:
         raise PlanError(problems)
-    return Plan(routine.id, routine.title, cursor, tuple(steps))
+    return Plan(routine.id, routine.title, cursor, tuple(steps), routine.voice.engine, routine.voice.voice)
 
 
 def speedups(routine: Routine, speech_lengths: Mapping[str, int],

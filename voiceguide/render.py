@@ -64,16 +64,17 @@ def routine_files(scripts_dir: str | Path = SCRIPTS_DIR) -> list[Path]:
 
 def load(name: str | Path, scripts_dir: str | Path = SCRIPTS_DIR, *, engine: str | None = None,
          voice: str | None = None, rate: float | None = None, volume: float | None = None) -> Routine:
-    """Load and validate a routine, with voice settings overridden where given, and its engine
-    settled (``auto`` becomes the engine it stands for)."""
+    """Load and validate a routine, with voice settings overridden where given, and its engine and
+    voice settled (``auto`` becomes the engine it stands for, no voice the engine's default)."""
     routine = script.load_routine(routine_path(name, scripts_dir))
     overrides = {k: v for k, v in (("engine", engine), ("voice", voice), ("rate", rate), ("volume", volume))
                  if v is not None}
     if "engine" in overrides and "voice" not in overrides:
         overrides["voice"] = None  # the routine's voice belongs to its own engine
     settled = dataclasses.replace(routine.voice, **overrides)
-    settled = dataclasses.replace(settled, engine=engines.resolve_engine(settled.engine, settled.voice))
-    return dataclasses.replace(routine, voice=settled)
+    engine_name = engines.resolve_engine(settled.engine, settled.voice)
+    voice_id = engines.get_engine(engine_name).resolve_voice(settled.voice)
+    return dataclasses.replace(routine, voice=dataclasses.replace(settled, engine=engine_name, voice=voice_id))
 
 
 def narrate(routine: Routine, cache: NarrationCache | None = None, progress: Progress = _no_progress,
@@ -158,7 +159,7 @@ def render(routine: Routine, out_dir: str | Path = OUTPUT_DIR, *, cache: Narrati
     mastering = mastering if mastering is not None else routine_mastering(routine)
     channels = mp3.channels
     if cover is None:
-        cover = getattr(routine, "image", None)
+        cover = routine.image
     with ThreadPoolExecutor(max_workers=3) as pool:  # side work, done while the narration is leveled
         codec = pool.submit(codec_gain, mp3)
         tags = pool.submit(session_tags, routine, timeline, cover=cover, year=year, track=track)
@@ -236,20 +237,14 @@ class MasteredRender(Rendered):
     report: Report | None = None
 
 
-# ``loudness`` and ``true_peak`` (top level), ``image`` (top level) and ``background.loop_start`` and
-# ``loop_end`` are fields the format is to gain; until it has them, every routine gets the defaults.
-
-
 def routine_mastering(routine: Routine) -> Mastering:
     """The routine's own loudness targets (what ``render`` uses unless told otherwise)."""
-    true_peak = getattr(routine, "true_peak", None)
-    return Mastering(loudness=getattr(routine, "loudness", None),
-                     true_peak=TRUE_PEAK if true_peak is None else true_peak)
+    return Mastering(loudness=routine.loudness,
+                     true_peak=TRUE_PEAK if routine.true_peak is None else routine.true_peak)
 
 
 def _bed(routine: Routine) -> sounds.Bed | None:
     """The routine's bed, looping between its loop points where it has them."""
     background = routine.background
-    loop_start = getattr(background, "loop_start", None)
-    return sounds.make_bed(background.bed, loop_start=0.0 if loop_start is None else loop_start,
-                           loop_end=getattr(background, "loop_end", None))
+    return sounds.make_bed(background.bed, loop_start=background.loop_start or 0.0,
+                           loop_end=background.loop_end)

@@ -70,11 +70,17 @@ class Tags:
     chapters: tuple[Chapter, ...] = ()
     lyrics: tuple[Lyric, ...] = ()
     cover: Cover | None = None
+    voice: str = ""
+    """The engine and voice that spoke it, ``"piper en_US-joe-medium"`` (a ``TXXX`` frame)."""
 
     @property
     def narration(self) -> str:
         """The full narration (the ``USLT`` text): one line per narration, in playing order."""
         return "\n".join(line.text for line in self.lyrics)
+
+
+VOICE_TAG = "voiceguide voice"
+"""The description of the ``TXXX`` frame naming the engine and voice."""
 
 
 def session_tags(routine: Routine, plan: Plan, *, cover: str | Path | None = None, year: int | None = None,
@@ -86,6 +92,7 @@ def session_tags(routine: Routine, plan: Plan, *, cover: str | Path | None = Non
         description=routine.description, year=year, track=track,
         chapters=chapters(plan), lyrics=lyrics(plan),
         cover=load_cover(cover) if cover is not None else default_cover(routine.title, routine.album),
+        voice=" ".join(filter(None, (plan.engine, plan.voice))),
     )
 
 
@@ -124,7 +131,7 @@ def _ms(samples: int) -> int:
 
 def write_id3(path: str | Path, tags: Tags) -> None:
     """Write ``tags`` to the MP3 at ``path`` as its ID3v2.3 tag (replacing any tag it has)."""
-    from mutagen.id3 import (APIC, CHAP, COMM, CTOC, ID3, SYLT, TALB, TCON, TIT2, TPE1, TRCK, TYER,
+    from mutagen.id3 import (APIC, CHAP, COMM, CTOC, ID3, SYLT, TALB, TCON, TIT2, TPE1, TRCK, TXXX, TYER,
                              USLT, CTOCFlags)
 
     id3 = ID3()
@@ -133,6 +140,8 @@ def write_id3(path: str | Path, tags: Tags) -> None:
     id3.add(TALB(encoding=3, text=tags.album))
     id3.add(TCON(encoding=3, text=tags.genre))
     id3.add(COMM(encoding=3, lang=LANGUAGE, desc="", text=tags.description))
+    if tags.voice:
+        id3.add(TXXX(encoding=3, desc=VOICE_TAG, text=tags.voice))
     if tags.track:
         id3.add(TRCK(encoding=3, text=tags.track))
     if tags.year is not None:
@@ -185,6 +194,7 @@ def read_tags(path: str | Path) -> Tags:
         chapters=tuple(Chapter(_sub_title(chaps[i]), chaps[i].start_time, chaps[i].end_time) for i in order),
         lyrics=tuple(Lyric(t, s) for s, t in synced[0].text) if synced else (),
         cover=Cover(pictures[0].data, pictures[0].mime) if pictures else None,
+        voice=text(f"TXXX:{VOICE_TAG}"),
     )
 
 
