@@ -15,7 +15,6 @@ import argparse
 import json
 import os
 import platform
-import resource
 import subprocess
 import sys
 import tempfile
@@ -173,6 +172,7 @@ LIBRARY_SIZE = 6
 def library_rows(work: Path, cache: Path, minutes: float) -> list[Row]:
     """5. build throughput with 2 jobs / 1 job; 6. rebuild with nothing changed, and after one edit."""
     from voiceguide import library, render as lib
+    from voiceguide.cache import NarrationCache
 
     scripts = work / "library"
     scripts.mkdir()
@@ -192,7 +192,7 @@ def library_rows(work: Path, cache: Path, minutes: float) -> list[Row]:
     edited.write_text(edited.read_text().replace("duration: 40s", "duration: 41s", 1))
     after_edit, report = timed(library.build, settings=settings, jobs=2)
     assert [o.id for o in report.outcomes if o.status == "built"] == ["r0"]
-    single, _ = timed(lib.render, lib.load(edited), work / "single", cache=library.NarrationCache(cache))
+    single, _ = timed(lib.render, lib.load(edited), work / "single", cache=NarrationCache(cache))
     rows.append(Row("6a rebuild, nothing changed (seconds)", nothing, "< 1 s", nothing < 1.0, f"{nothing:.2f} s"))
     rows.append(Row("6b rebuild after one edit / one render", after_edit / single, "<= 1.2",
                     after_edit / single <= 1.2, f"{after_edit:.2f} s / {single:.2f} s"))
