@@ -22,6 +22,7 @@ from voiceguide.model import (
     Voice,
 )
 from voiceguide.script import MAX_STEPS, load_routine
+from sound_files import tiny_wav
 
 HEAD = "title: T\ndescription: D\n"
 
@@ -403,7 +404,7 @@ def test_overriding_fields_of_a_snippet_that_is_not_one_step(tmp_path: Path) -> 
 
 def test_routines_inherit_the_library_defaults_field_by_field(tmp_path: Path) -> None:
     (tmp_path / "sounds").mkdir()
-    (tmp_path / "sounds" / "bowl.wav").write_bytes(b"")
+    (tmp_path / "sounds" / "bowl.wav").write_bytes(tiny_wav())
     write(tmp_path, "_defaults.yaml", """\
         author: Ana
         album: Ana's library

@@ -284,7 +284,7 @@ def test_the_render_command_takes_loudness_peak_cover_and_year(folder, tmp_path)
                                     "--year", "2030", "--cache-dir", str(folder / "cache")])
     assert out.exit_code == 0, out.output
     path = tmp_path / "cli" / "session.mp3"
-    assert out.output.strip() == str(path)
+    assert out.stdout.strip() == str(path)
     found = measure_file(path)
     assert found.integrated == pytest.approx(-18.0, abs=0.2) and found.true_peak <= -3.0
     tags = read_tags(path)

@@ -12,6 +12,7 @@ import yaml
 from voiceguide.errors import ScriptError, UsageError, Where
 from voiceguide.model import Background, Breath, Sound, Step, Timing, Voice
 from voiceguide.script import MIN_STROKE_INTERVAL, format_seconds, json_schema, load_routine, parse_duration
+from sound_files import tiny_wav
 
 FORMAT_MD = Path(__file__).resolve().parent.parent / "docs" / "format.md"
 TOP_LEVEL = ("title", "description", "author", "album", "genre", "image", "voice", "background", "sounds",
@@ -74,8 +75,8 @@ def test_the_example_in_the_docs_loads(tmp_path: Path) -> None:
 
 def test_a_full_routine_becomes_the_model(tmp_path: Path) -> None:
     (tmp_path / "sounds").mkdir()
-    (tmp_path / "sounds" / "bowl.wav").write_bytes(b"")
-    (tmp_path / "rain.ogg").write_bytes(b"")
+    (tmp_path / "sounds" / "bowl.wav").write_bytes(tiny_wav())
+    (tmp_path / "rain.ogg").write_bytes(tiny_wav())
     path = write(tmp_path, """\
         title: "  Full  "
         description: |

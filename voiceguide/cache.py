@@ -11,10 +11,11 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
+
+from .files import remove_stale_parts, temporary
 
 ENV = "VOICEGUIDE_CACHE"
 
@@ -51,7 +52,7 @@ class NarrationCache:
         except (OSError, ValueError, EOFError):
             path.unlink(missing_ok=True)  # damaged: make it again
             return None
-        if clip.dtype != np.float32 or clip.ndim != 2 or clip.shape[1] != 1:
+        if clip.dtype != np.float32 or clip.ndim != 2 or clip.shape[1] != 1 or not np.isfinite(clip).all():
             path.unlink(missing_ok=True)
             return None
         return clip
@@ -59,13 +60,16 @@ class NarrationCache:
     def put(self, key: str, clip: np.ndarray) -> None:
         path = self._path(key)
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".npy")
+        remove_stale_parts(path.parent)  # what a killed render left in this shard
+        tmp = temporary(path)
         try:
-            with os.fdopen(fd, "wb") as f:
+            with open(tmp, "wb") as f:
                 np.save(f, np.ascontiguousarray(clip, dtype=np.float32), allow_pickle=False)
+                f.flush()
+                os.fsync(f.fileno())
             os.replace(tmp, path)
         except BaseException:
-            Path(tmp).unlink(missing_ok=True)
+            tmp.unlink(missing_ok=True)
             raise
 
     def entries(self) -> list[Path]:
@@ -77,8 +81,10 @@ class NarrationCache:
         return len(files), sum(f.stat().st_size for f in files)
 
     def clear(self) -> tuple[int, int]:
-        """Delete every clip; return how many and their bytes."""
+        """Delete every clip (and what killed writers left); return how many clips and their bytes."""
         count, size = self.usage()
         for file in self.entries():
             file.unlink(missing_ok=True)
+        for shard in (self.dir.iterdir() if self.dir.is_dir() else ()):
+            remove_stale_parts(shard)
         return count, size

@@ -17,7 +17,7 @@ from pathlib import Path
 import click
 
 from . import engines, render as lib, script
-from .audio import samples_to_ms
+from .audio import RATE, samples_to_ms
 from .cache import NarrationCache
 from .errors import ScriptError, VoiceguideError
 from .export import Mp3Settings
@@ -46,6 +46,11 @@ def handle_errors(command):
         except BrokenPipeError:
             sys.stderr.close()
             sys.exit(0)
+        except OSError as exc:  # an unwritable folder, a full disk: what was there stays
+            from .files import os_error_message
+
+            click.echo(f"Error: {os_error_message(exc)}", err=True)
+            sys.exit(1)
 
     return wrapper
 
@@ -129,7 +134,7 @@ def plan(routine, as_json, engine, voice, rate, volume, scripts_dir, cache_dir):
     for step in timeline.steps:
         click.echo(f"\n{_clock(step.start)}-{_clock(step.end)}  {step.title}")
         if step.fit is not None and step.fit.extended:
-            click.echo(f"  extended by {step.fit.extended / 44100:.1f} s to fit its narration")
+            click.echo(f"  extended by {step.fit.extended / RATE:.1f} s to fit its narration")
         if step.fit is not None and step.fit.speed > 1:
             click.echo(f"  narration spoken {step.fit.speed:.2f}x as fast to fit")
         for line in _event_lines(step.events):
@@ -152,7 +157,7 @@ def _event_lines(events):
             spoken = sum(1 for x in run if x.cue == cue)
             if strokes:
                 paced = [x for x in run if x.kind in kinds]
-                every = (paced[-1].end - e.start) / len(paced) / 44100
+                every = (paced[-1].end - e.start) / len(paced) / RATE
                 counted = sum(1 for x in run if x.kind == "countdown") + spoken
                 if not any(x.kind == "tick" for x in run):
                     line = f"countdown: {counted} counts, one every {every:.2f} s"
@@ -167,7 +172,7 @@ def _event_lines(events):
         elif e.kind == "speech":
             text = e.text if len(e.text) <= 70 else e.text[:67] + "..."
             cue = f"({CUES[e.cue]}) " if e.cue else ""
-            yield f"{_clock(e.start)}  speech {(e.end - e.start) / 44100:5.1f} s  {cue}{text}"
+            yield f"{_clock(e.start)}  speech {(e.end - e.start) / RATE:5.1f} s  {cue}{text}"
             i += 1
         else:
             yield f"{_clock(e.start)}  {e.kind}"
@@ -175,7 +180,11 @@ def _event_lines(events):
 
 
 def _clock(samples: int) -> str:
-    ms = samples_to_ms(samples)
+    return _minutes(samples_to_ms(samples))
+
+
+def _minutes(ms: float) -> str:
+    """``mm:ss.s``."""
     return f"{int(ms // 60000):02d}:{ms % 60000 / 1000:04.1f}"
 
 
@@ -317,7 +326,7 @@ def build(routines, out_dir, jobs, title, base_url, bitrate, mono, scheduler, sc
 def _summary(report) -> str:
     rows = [f"{'routine':<24} {'status':<10} {'length':>8} {'time':>7}"]
     for o in report.outcomes:
-        length = _clock(int(o.duration_ms * 44.1)) if o.duration_ms else ""
+        length = _minutes(o.duration_ms) if o.duration_ms else ""
         took = f"{o.seconds:.1f} s" if o.status == "built" else ""
         rows.append(f"{o.id:<24} {o.status:<10} {length:>8} {took:>7}")
     counts = {s: sum(o.status == s for o in report.outcomes) for s in ("built", "unchanged", "failed")}

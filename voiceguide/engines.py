@@ -97,8 +97,8 @@ def speak(engine: Engine, text: str, voice: Voice) -> np.ndarray:
             clip = trim_silence(engine.synthesize(text, voice))
         except UsageError:
             raise
-        except (OSError, RuntimeError, VoiceguideError) as exc:
-            problem = str(exc) or type(exc).__name__
+        except Exception as exc:  # noqa: BLE001 - an engine that crashes is retried, then reported
+            problem = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
             continue
         problem = implausible(clip, text, voice.rate)
         if not problem:

@@ -24,6 +24,7 @@ import numpy as np
 
 from .audio import RATE, decode_file, ffmpeg_path, to_int16
 from .errors import AudioError
+from .files import publish, remove_stale_parts, target_of, temporary
 from .tags import Tags, lrc, write_id3
 
 __all__ = ["Mp3Settings", "Tags", "codec_gain", "lrc_path", "write_mp3"]
@@ -55,8 +56,9 @@ def write_mp3(chunks: Iterable[np.ndarray], path: str | Path, tags: Tags,
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = _temporary(path, ".mp3.part")
-    tmp_lrc = _temporary(path, ".lrc.part") if tags.lyrics else None
+    remove_stale_parts(path.parent)  # what a killed render left; never a live one's
+    tmp = temporary(path)
+    tmp_lrc = temporary(lrc_path(path)) if tags.lyrics else None
     try:
         _encode(chunks, tmp, settings)
         write_id3(tmp, tags)
@@ -74,21 +76,8 @@ def write_mp3(chunks: Iterable[np.ndarray], path: str | Path, tags: Tags,
     return path
 
 
-def _temporary(path: Path, suffix: str) -> Path:
-    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=suffix)
-    os.close(fd)
-    return Path(name)
-
-
 def _publish(tmp: Path, target: Path) -> None:
-    os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; a finished file gets the usual mode
-    os.replace(tmp, target)
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
+    publish(tmp, target)
 
 
 def _encode(chunks: Iterable[np.ndarray], target: Path, settings: Mp3Settings) -> None:
@@ -119,8 +108,13 @@ def _encode(chunks: Iterable[np.ndarray], target: Path, settings: Mp3Settings) -
         if proc.wait() != 0:
             errors.seek(0)
             message = errors.read().decode("utf-8", "replace").strip().splitlines()
-            raise AudioError(f"{target.name}: ffmpeg could not encode MP3: "
-                             f"{message[-1] if message else f'exit code {proc.returncode}'}")
+            reason = message[-1] if message else f"exit code {proc.returncode}"
+            shown = target_of(target)  # a temporary file is named by its target
+            for full in ("No space left on device", "Disk quota exceeded", "Permission denied",
+                         "Read-only file system"):
+                if full in reason:
+                    raise AudioError(f"cannot write {shown}: {full}")
+            raise AudioError(f"{shown.name}: ffmpeg could not encode MP3: {reason}")
 
 
 class _PipeWriter:

@@ -28,6 +28,8 @@ from .text import DURATION_PATTERN, format_seconds, parse_duration
 
 MAX_DURATION = 24 * 60 * 60.0
 """The longest any duration may be, in seconds."""
+MAX_NARRATION = 10_000
+"""The most characters one narration text may hold (about 11 minutes of speech)."""
 _DURATION_EXAMPLES = "a duration such as 30, '30s' or '1m30s'"
 
 
@@ -180,7 +182,8 @@ class Choice(Kind):
 class SoundRef(Kind):
     """A built-in sound (or bed) name, or an audio file relative to the routine file.
 
-    Files must exist; they are returned as absolute paths (and decoded later, not here).
+    Files must exist and decode (checked once per file version, ``sounds.file_problem``); they are
+    returned as absolute paths.
     """
 
     noun: str
@@ -192,7 +195,10 @@ class SoundRef(Kind):
             return name
         file = ctx.folder / name
         if file.is_file():
-            return str(file.resolve())
+            from .sounds import file_problem  # decoding the routine's own files is part of reading it
+
+            problem = file_problem(file)
+            return ctx.reject(node, path, f"{file}: {problem}") if problem else str(file.resolve())
         builtins = ", ".join(self.builtins)
         hint = did_you_mean(name, self.builtins)
         return ctx.reject(
@@ -317,6 +323,9 @@ class Narration(Kind):
         value = Text(collapse=True).load(node, path, ctx)
         if value is INVALID:
             return value
+        if len(value) > MAX_NARRATION:
+            return ctx.reject(node, path, f"the text is {len(value)} characters long; at most {MAX_NARRATION} "
+                                          "are allowed in one text (split it over steps)")
         found = texts.problems(value)
         for message in found:
             ctx.reject(node, path, message)

@@ -14,6 +14,7 @@ import hashlib
 import json
 import multiprocessing
 import os
+import signal
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
@@ -21,10 +22,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import __version__, engines, feed, render as lib
+from .audio import samples_to_ms
 from .cache import NarrationCache, default_dir as default_cache_dir
 from .errors import ScriptError, UsageError, VoiceguideError
 from .export import Mp3Settings
-from .files import atomic_write_text
+from .files import atomic_write_text, remove_stale_parts, safe_name
 from .model import BUILTIN_BEDS, BUILTIN_SOUNDS, Routine
 from .plan import Plan
 
@@ -91,6 +93,7 @@ def build(names: Iterable[str] = (), settings: BuildSettings = BuildSettings(), 
                                    cache_dir=Path(settings.cache_dir or default_cache_dir()).resolve())
     out_dir = settings.out_dir
     paths = _routine_paths(names, settings.scripts_dir)
+    remove_stale_parts(out_dir)  # what a killed build left; never a live build's
     manifest = _read_manifest(out_dir)
     outcomes: dict[str, Outcome] = {}
     entries: dict[str, dict] = {}
@@ -113,20 +116,24 @@ def build(names: Iterable[str] = (), settings: BuildSettings = BuildSettings(), 
             todo.append((rid, path, fingerprint))
             notify("queued", rid, None)
 
-    for rid, result in _render_all(todo, settings, jobs, executor, notify):
-        outcomes[rid] = result.pop("outcome")
-        if outcomes[rid].status == "built":
-            entries[rid] = result["entry"]
-            manifest[rid] = {"fingerprint": result["fingerprint"], "entry": result["entry"],
-                             "size": result["size"], "first_built": manifest.get(rid, {}).get("first_built")
-                             or int(time.time())}
-        notify("done", rid, outcomes[rid])
+    rendering = _render_all(todo, settings, jobs, executor, notify)
+    try:
+        for rid, result in rendering:
+            outcomes[rid] = result.pop("outcome")
+            if outcomes[rid].status == "built":
+                entries[rid] = result["entry"]
+                manifest[rid] = {"fingerprint": result["fingerprint"], "entry": result["entry"],
+                                 "size": result["size"], "first_built": manifest.get(rid, {}).get("first_built")
+                                 or int(time.time())}
+            notify("done", rid, outcomes[rid])
+    finally:
+        rendering.close()  # on Ctrl-C: the workers are stopped now, not at exit
 
     current = {p.stem for p in paths}
     if not names:  # a full build: what no longer has a script goes
         for rid in [r for r in manifest if r not in current]:
             for suffix in OUTPUT_SUFFIXES:
-                (out_dir / f"{rid}{suffix}").unlink(missing_ok=True)
+                (out_dir / f"{safe_name(rid)}{suffix}").unlink(missing_ok=True)
             del manifest[rid]
     for rid in list(manifest):
         if rid in entries:
@@ -180,7 +187,7 @@ def input_fingerprint(routine: Routine, path: Path, settings: BuildSettings) -> 
 
 
 def _outputs_intact(out_dir: Path, rid: str, known: dict) -> bool:
-    mp3 = out_dir / f"{rid}.mp3"
+    mp3 = out_dir / f"{safe_name(rid)}.mp3"
     return mp3.is_file() and mp3.stat().st_size == known.get("size")
 
 
@@ -199,7 +206,7 @@ def _render_all(todo, settings: BuildSettings, jobs: int | None, executor: Execu
     if own:
         # spawn, not fork: this process may hold engine worker pipes and threads.
         executor = ProcessPoolExecutor(max_workers=min(jobs, len(todo)),
-                                       mp_context=multiprocessing.get_context("spawn"))
+                                       mp_context=multiprocessing.get_context("spawn"), initializer=_quiet_worker)
     try:
         futures = {}
         for (rid, _, _), arg in zip(todo, args):
@@ -211,9 +218,25 @@ def _render_all(todo, settings: BuildSettings, jobs: int | None, executor: Execu
                 yield rid, future.result()
             except Exception as exc:  # noqa: BLE001 - a crashed worker fails its routine, not the build
                 yield rid, {"outcome": Outcome(rid, "failed", message=f"the render stopped: {exc!r}")}
+    except BaseException:  # Ctrl-C (or the caller stopped early): stop the renders under way
+        if own:
+            for process in list((getattr(executor, "_processes", None) or {}).values()):
+                process.terminate()
+        raise
     finally:
         if own:
             executor.shutdown(cancel_futures=True)
+
+
+def _quiet_worker() -> None:
+    """A worker leaves Ctrl-C to the build (which stops it), and on SIGTERM unwinds, so its
+    temporary files are removed, and ends without a traceback."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, _stop_worker)
+
+
+def _stop_worker(signum, frame) -> None:
+    raise SystemExit(128 + signum)
 
 
 def render_one(path: str, fingerprint: str, settings: BuildSettings) -> dict:
@@ -226,7 +249,7 @@ def render_one(path: str, fingerprint: str, settings: BuildSettings) -> dict:
     except VoiceguideError as exc:
         return {"outcome": Outcome(rid, "failed", time.monotonic() - started, message=_message(exc))}
     entry = page_entry(rendered.routine, rendered.plan, rendered.path.name)
-    atomic_write_text(Path(settings.out_dir) / f"{rid}.chapters.json",
+    atomic_write_text(Path(settings.out_dir) / f"{safe_name(rid)}.chapters.json",
                       json.dumps(feed.json_chapters(entry), indent=2, ensure_ascii=False) + "\n")
     return {"outcome": Outcome(rid, "built", time.monotonic() - started, entry["duration_ms"]),
             "entry": entry, "fingerprint": fingerprint, "size": rendered.path.stat().st_size}
@@ -253,8 +276,6 @@ def page_entry(routine: Routine, plan: Plan, file: str) -> dict:
 
 
 def _ms(samples: int) -> float:
-    from .audio import samples_to_ms
-
     return samples_to_ms(samples)
 
 

@@ -20,6 +20,7 @@ from . import engines, script, sounds
 from .cache import NarrationCache
 from .errors import UsageError
 from .export import Mp3Settings, codec_gain, write_mp3
+from .files import safe_name
 from .loudness import sounding_level
 from .master import TRUE_PEAK, Master, Mastering, Report
 from .mix import BedGain, mix, place_events
@@ -176,7 +177,7 @@ def render(routine: Routine, out_dir: str | Path = OUTPUT_DIR, *, cache: Narrati
         master.measure(_counted(_ahead(session(leveled)), timeline.length, progress, "measuring"))
         limited = place_events(timeline, clips, event_sounds, voice_peak=master.voice_peak())
         chunks = _counted(master.apply(session(limited)), timeline.length, progress, "mixing")
-        path = write_mp3(chunks, Path(out_dir) / f"{routine.id}.mp3", tags.result(), mp3)
+        path = write_mp3(chunks, Path(out_dir) / f"{safe_name(routine.id)}.mp3", tags.result(), mp3)
     return MasteredRender(path, timeline, routine, master.report)
 
 

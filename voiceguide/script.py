@@ -108,6 +108,8 @@ def load_routine(path: str | Path) -> Routine:
     source = Path(path)
     if not source.is_file():
         raise UsageError(f"{file}: no such routine file")
+    if source.suffix.lower() not in (".yaml", ".yml"):  # never read (and quote) some other file as one
+        raise UsageError(f"{file}: not a routine file (a routine is a .yaml or .yml file)")
     try:
         data = source.read_bytes()
     except OSError as exc:
@@ -475,6 +477,12 @@ class _Unroller:
         self.routine_title = routine_title
 
     def routine(self, doc: Loaded) -> list[Step]:
+        planned = sum(_unrolled(doc.values[name]) for name in ("intro", "outro") if name in doc.values)
+        planned += sum(_unrolled(item) for item in doc.values.get("steps", []))
+        if planned > MAX_STEPS:  # counted before unrolling: nested repeats could make millions
+            self.ctx.report(doc.places["steps"], f"the steps unroll to {planned} steps (every round and "
+                                                 f"side counts); at most {MAX_STEPS} are allowed")
+            return []
         steps: list[Step] = []
         if "intro" in doc.values:
             steps += self.step(doc.values["intro"], _Round())
@@ -709,6 +717,22 @@ class _Unroller:
             if at >= duration:
                 self.ctx.report(spec.where, f"a callout {format_seconds(at)} s before the end does not fit "
                                             f"in a {format_seconds(duration)} s step")
+
+
+def _unrolled(item: Any) -> int:
+    """How many steps a loaded step item unrolls to (each round and side counts), without unrolling."""
+    if isinstance(item, Step):
+        return 1
+    if isinstance(item, Repeat):
+        return item.count * sum(_unrolled(i) for i in item.items)
+    if isinstance(item, Include):
+        sides = item.overrides.values.get("sides") if item.overrides.places else None
+        if sides and len(item.items) == 1:
+            return len(sides)
+        return sum(_unrolled(i) for i in item.items)
+    if isinstance(item, Loaded):
+        return len(item.values.get("sides") or ()) or 1
+    return 1
 
 
 def _routine_sounds(given: dict[str, Sound], steps: list[Step]) -> dict[str, Sound]:

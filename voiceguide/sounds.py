@@ -182,6 +182,30 @@ def _read_only(samples: np.ndarray) -> np.ndarray:
 # --- sounds from names or files ------------------------------------------------------------------
 
 
+_checked: dict[tuple[str, int, int], str] = {}
+
+
+def file_problem(path: str | os.PathLike[str]) -> str:
+    """Why the audio file at ``path`` cannot be decoded ("" when it can): ffmpeg decodes it whole,
+    stopping at the first error. Remembered per path, size and modification time, so a routine's
+    own sound files are checked when it is read (``kinds.SoundRef``), not first when it renders."""
+    import subprocess
+
+    try:
+        stat = os.stat(path)
+    except OSError as exc:
+        return f"cannot read the file: {exc.strerror}"
+    key = (os.fspath(path), stat.st_size, stat.st_mtime_ns)
+    if key not in _checked:
+        cmd = [audio.ffmpeg_path(), "-nostdin", "-v", "error", "-xerror", "-i", os.fspath(path), "-vn",
+               "-map", "0:a:0", "-f", "null", "-"]
+        proc = subprocess.run(cmd, capture_output=True)
+        reason = audio._last_line(proc.stderr) if proc.returncode else ""
+        _checked[key] = f"not an audio file ffmpeg can decode: {reason or f'exit code {proc.returncode}'}" \
+            if proc.returncode else ""
+    return _checked[key]
+
+
 def load_sound(ref: str | os.PathLike[str]) -> np.ndarray:
     """A built-in sound by name, or a sound file: read-only float32 ``(n, 2)`` at ``RATE``.
 
