@@ -112,6 +112,10 @@ def test_feed_has_what_podcast_apps_need(settings):
         assert chapters.get("url") == f"https://example.org/lib/{rid}.chapters.json"
         assert chapters.get("type") == "application/json+chapters"
         assert item.findtext("pubDate")
+        artwork = item.find("itunes:image", NS).get("href")
+        assert artwork == f"https://example.org/lib/{rid}.cover.png"
+        assert (settings.out_dir / f"{rid}.cover.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert channel.find("itunes:image", NS).get("href") == "https://example.org/lib/alpha.cover.png"
 
 
 def test_guids_and_dates_stay_the_same_across_rebuilds(settings, scripts):

@@ -43,11 +43,13 @@ class Item:
     duration_ms: float
     published: int
     """Seconds since the epoch: when the routine was first built (stable across rebuilds)."""
+    image: str | None = None
+    """The cover art's file, beside the MP3."""
 
     @classmethod
     def of(cls, entry: dict, size: int, published: int) -> Item:
         return cls(entry["id"], entry["title"], entry["description"], entry.get("author", ""), entry["file"],
-                   size, entry["duration_ms"], published)
+                   size, entry["duration_ms"], published, entry.get("image"))
 
 
 def rss(title: str, items: list[Item], base_url: str = "") -> str:
@@ -72,6 +74,9 @@ def rss(title: str, items: list[Item], base_url: str = "") -> str:
                                                    "type": "application/rss+xml"})
     _text(channel, f"{{{ITUNES}}}author", ", ".join(authors) or "voiceguide")
     _text(channel, f"{{{ITUNES}}}summary", f"{title}: voice-guided routines.")
+    artwork = next((i.image for i in items if i.image), None)
+    if artwork:
+        ET.SubElement(channel, f"{{{ITUNES}}}image", {"href": base + quote(artwork)})
     ET.SubElement(channel, f"{{{ITUNES}}}category", {"text": "Health & Fitness"})
     _text(channel, f"{{{ITUNES}}}explicit", "false")
     _text(channel, f"{{{ITUNES}}}type", "episodic")
@@ -86,6 +91,8 @@ def rss(title: str, items: list[Item], base_url: str = "") -> str:
                                           "type": "audio/mpeg"})
         _text(node, f"{{{ITUNES}}}duration", _hms(item.duration_ms))
         _text(node, f"{{{ITUNES}}}author", item.author or "voiceguide")
+        if item.image:
+            ET.SubElement(node, f"{{{ITUNES}}}image", {"href": base + quote(item.image)})
         _text(node, f"{{{ITUNES}}}explicit", "false")
         ET.SubElement(node, f"{{{PODCAST}}}chapters", {"url": base + quote(f"{item.id}.chapters.json"),
                                                       "type": "application/json+chapters"})

@@ -26,7 +26,7 @@ from .audio import samples_to_ms
 from .cache import NarrationCache, default_dir as default_cache_dir
 from .errors import ScriptError, UsageError, VoiceguideError
 from .export import Mp3Settings
-from .files import atomic_write_text, remove_stale_parts, safe_name
+from .files import atomic_write_bytes, atomic_write_text, remove_stale_parts, safe_name
 from .model import BUILTIN_BEDS, BUILTIN_SOUNDS, Routine
 from .plan import Plan
 
@@ -35,7 +35,7 @@ PLAYLIST = "library.m3u8"
 FEED = "feed.xml"
 PAGE = "index.html"
 #: Files a routine's render leaves in the output folder, by suffix after its id.
-OUTPUT_SUFFIXES = (".mp3", ".lrc", ".chapters.json")
+OUTPUT_SUFFIXES = (".mp3", ".lrc", ".chapters.json", ".cover.png", ".cover.jpg")
 
 
 @dataclass(frozen=True)
@@ -249,10 +249,23 @@ def render_one(path: str, fingerprint: str, settings: BuildSettings) -> dict:
     except VoiceguideError as exc:
         return {"outcome": Outcome(rid, "failed", time.monotonic() - started, message=_message(exc))}
     entry = page_entry(rendered.routine, rendered.plan, rendered.path.name)
+    entry["image"] = _write_cover(rendered.path, Path(settings.out_dir), safe_name(rid))
     atomic_write_text(Path(settings.out_dir) / f"{safe_name(rid)}.chapters.json",
                       json.dumps(feed.json_chapters(entry), indent=2, ensure_ascii=False) + "\n")
     return {"outcome": Outcome(rid, "built", time.monotonic() - started, entry["duration_ms"]),
             "entry": entry, "fingerprint": fingerprint, "size": rendered.path.stat().st_size}
+
+
+def _write_cover(mp3: Path, out_dir: Path, name: str) -> str | None:
+    """The MP3's cover art as a file beside it (for the feed's artwork); its file name."""
+    from .tags import read_tags
+
+    cover = read_tags(mp3).cover
+    if cover is None:
+        return None
+    file = f"{name}.cover.{'jpg' if cover.mime == 'image/jpeg' else 'png'}"
+    atomic_write_bytes(out_dir / file, cover.data)
+    return file
 
 
 def _message(exc: VoiceguideError) -> str:
