@@ -185,3 +185,12 @@ def test_a_routines_own_cover_loudness_and_bed_loop_reach_the_file(runner, scrip
     integrated = float(meter.split("I:")[1].split("LUFS")[0])
     peak = float(meter.split("Peak:")[1].split("dBFS")[0])
     assert integrated == pytest.approx(-20, abs=0.5) and peak <= -2.0
+
+
+def test_an_unknown_voice_in_the_library_defaults_is_reported_at_its_line(runner, scripts, tmp_path):
+    (scripts / "_defaults.yaml").write_text("author: Ana\nvoice:\n  voice: hihg\n")
+    result = runner.invoke(main, ["render", "tiny", "--scripts", str(scripts), "--out", str(tmp_path / "o")])
+    assert result.exit_code == 2
+    assert result.stderr == (f"{scripts / '_defaults.yaml'}:3:10: voice.voice: unknown voice 'hihg' for engine "
+                             "fake; did you mean 'high'? (see: voiceguide voices --engine fake)\n")
+    assert not (tmp_path / "o").exists()

@@ -18,7 +18,7 @@ import numpy as np
 
 from . import engines, script, sounds
 from .cache import NarrationCache
-from .errors import UsageError
+from .errors import Problem, ScriptError, UsageError
 from .export import Mp3Settings, codec_gain, write_mp3
 from .files import safe_name
 from .loudness import sounding_level
@@ -74,7 +74,13 @@ def load(name: str | Path, scripts_dir: str | Path = SCRIPTS_DIR, *, engine: str
         overrides["voice"] = None  # the routine's voice belongs to its own engine
     settled = dataclasses.replace(routine.voice, **overrides)
     engine_name = engines.resolve_engine(settled.engine, settled.voice)
-    voice_id = engines.get_engine(engine_name).resolve_voice(settled.voice)
+    try:
+        voice_id = engines.get_engine(engine_name).resolve_voice(settled.voice)
+    except UsageError as exc:
+        where = script.locate(routine.source, ("voice", "voice")) if "voice" not in overrides else None
+        if where is None:  # named on the command line (or nowhere): a usage error, as it is
+            raise
+        raise ScriptError([Problem(where, str(exc))]) from None
     return dataclasses.replace(routine, voice=dataclasses.replace(settled, engine=engine_name, voice=voice_id))
 
 

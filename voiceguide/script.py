@@ -93,6 +93,27 @@ _SNIPPET_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_ .-]*(?:/[A-Za-z0-9_][A-Za-z
 # --- The public API ---------------------------------------------------------------------------
 
 
+def locate(path: str | Path, keys: tuple[str, ...]) -> Where | None:
+    """Where the value at ``keys`` (``("voice", "voice")``) is written: in the routine at ``path``,
+    else in its library's defaults file; ``None`` when neither writes it.
+
+    For problems found after loading, such as a voice the engine does not have."""
+    source = Path(path)
+    for file, shown in ((source, str(path)), (source.parent / DEFAULTS_FILE, str(source.parent / DEFAULTS_FILE))):
+        try:
+            node = yaml.compose(file.read_bytes(), Loader=yaml.SafeLoader)
+        except (OSError, yaml.YAMLError):
+            continue
+        for key in keys:
+            if not isinstance(node, yaml.MappingNode):
+                node = None
+                break
+            node = next((v for k, v in node.value if isinstance(k, yaml.ScalarNode) and k.value == key), None)
+        if node is not None:
+            return Where(shown, node.start_mark.line + 1, node.start_mark.column + 1, ".".join(keys))
+    return None
+
+
 def load_routine(path: str | Path) -> Routine:
     """Read and validate the routine file at ``path``.
 
