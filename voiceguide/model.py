@@ -49,8 +49,6 @@ DEFAULT_SOUND_LEVELS = {
 }
 #: The sounds every routine has, whether it uses them or not.
 CORE_SOUNDS = ("tick", "chime", "inhale", "exhale")
-#: The sounds that play only where a routine names them.
-NAMED_ONLY_SOUNDS = ("end", "finish")
 #: What a step may do when its narration does not fit (see ``Overflow``).
 OVERFLOW_POLICIES = ("error", "extend", "speed")
 #: The usual seconds per stroke of each kind of practice, as (least, most); ``voiceguide check``

@@ -181,6 +181,7 @@ def render(routine: Routine, out_dir: str | Path = OUTPUT_DIR, *, cache: Narrati
 
         master = Master(mastering, channels, codec.result())
         master.measure(_counted(_ahead(session(leveled)), timeline.length, progress, "measuring"))
+        del leveled  # pass 2 mixes its own copies: do not hold two sets of narration at once
         limited = place_events(timeline, clips, event_sounds, voice_peak=master.voice_peak())
         chunks = _counted(master.apply(session(limited)), timeline.length, progress, "mixing")
         path = write_mp3(chunks, Path(out_dir) / f"{safe_name(routine.id)}.mp3", tags.result(), mp3)
