@@ -316,8 +316,8 @@ def test_plan_routine_speaks_too_long_narration_faster(tmp_path: Path) -> None:
     (speech,) = timeline.speech()
     assert 1.0 < speech.speed <= 1.5
     assert timeline.steps[0].fit.action == "sped up"
-    assert len(clips[speech.text]) < len(normal[speech.text])
-    assert speech.end - speech.start == len(clips[speech.text])
+    assert clips[speech.text].length < normal[speech.text].length
+    assert speech.end - speech.start == clips[speech.text].length
     assert timeline.steps[0].end - timeline.steps[0].start == 8 * RATE
 
 

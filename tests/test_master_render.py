@@ -162,7 +162,7 @@ def test_event_times_in_the_file_match_the_plan_within_5_ms(session, folder):
     signal = mono(audio)
     clips = lib.narrate(result.routine, NarrationCache(folder / "cache"))
     for event in result.plan.speech():
-        opening = clips[event.text][: 3 * RATE, 0]  # words and the gaps between them: one best match
+        opening = clips[event.text].samples()[: 3 * RATE, 0]  # words and the gaps between them: one best match
         assert abs(lag_of(signal, opening, event.start, RATE // 10)) <= seconds(0.005), event.text
     tick = load_sound("tick").mean(axis=1)[: seconds(0.1)]
     ticks = [e for e in result.plan.events() if e.kind == "tick"]

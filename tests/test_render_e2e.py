@@ -61,7 +61,7 @@ def test_speech_is_where_the_plan_puts_it_evenly_loud_and_clearly_above_the_bed(
     bed = integrated(bed_only[:, None])
     levels = []
     for event in result.plan.speech():
-        opening = clips[event.text][: RATE, 0]
+        opening = clips[event.text].samples()[: RATE, 0]
         assert abs(lag_of(audio, opening, event.start, RATE // 10)) <= int(0.005 * RATE), event.text
         levels.append(integrated(audio[event.start:event.end, None]))
         assert levels[-1] - bed >= 20.0, event.text

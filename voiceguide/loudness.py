@@ -18,7 +18,7 @@ way ffmpeg's ``ebur128`` filter measures it.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -193,6 +193,13 @@ class Meter:
         self._partial, self._partial_count = _energy(rest), len(rest)
         self._add_sub_blocks(energies / SUB_BLOCK)
 
+    def add_sub_blocks(self, energies: np.ndarray) -> None:
+        """Count whole 100 ms sub-blocks given by their K-weighted mean squares (summed over the
+        channels), instead of samples: how ``from_energies`` measures a mix from its parts."""
+        energies = np.asarray(energies, dtype=np.float64)
+        self._samples += len(energies) * SUB_BLOCK
+        self._add_sub_blocks(energies)
+
     def _add_sub_blocks(self, energies: np.ndarray) -> None:
         run = np.concatenate([self._recent, energies])
         sums = np.concatenate([[0.0], np.cumsum(run)])
@@ -230,6 +237,15 @@ def measure(chunks, channels: int | None = None, true_peak: bool = True) -> Loud
     return meter.result()
 
 
+def from_energies(sums: np.ndarray, channels: int = 2) -> Loudness:
+    """Integrated loudness and loudness range of a session given as its K-weighted sums of squares
+    (all channels) per 100 ms sub-block: the measurement without the samples (``mix.energies``).
+    The true peaks are not known from these (NaN)."""
+    meter = Meter(channels, true_peak=False)
+    meter.add_sub_blocks(np.asarray(sums, dtype=np.float64) / SUB_BLOCK)
+    return meter.result()
+
+
 # --- clip levels -----------------------------------------------------------------------------------
 
 
@@ -259,6 +275,66 @@ def sounding_level(samples: np.ndarray, block_ms: float = 50.0, gate_lu: float =
     if loudest <= 1e-15:
         return float("-inf")
     return lufs(float(energy[energy >= loudest * 10.0 ** (-gate_lu / 10.0)].mean()))
+
+
+ENERGY_STEP = 63
+"""Samples per bin of a clip's energy envelope (``Levels.energy``): 1.4 ms, 70 bins to a sub-block."""
+TAIL = 2048
+"""Samples the K-weighting filter rings on after a sound ends: what is left after them is 2e-11 of
+an impulse's energy, so a clip's envelope covers its length plus these."""
+
+
+@dataclass(frozen=True, eq=False)
+class Levels:
+    """What mixing and mastering need to know of a clip, measured once (and cached with narration):
+    its loudness, its true peak, and where its K-weighted energy lies in time."""
+
+    loudness: float
+    """Integrated loudness (LUFS) of the clip as it is, its channels summed."""
+    true_peak: float
+    """dBTP of the clip as it is."""
+    energy: np.ndarray = field(repr=False)
+    """K-weighted sum of squares (all channels) per ``ENERGY_STEP`` samples, float32, the filter's
+    ``TAIL`` after the clip included: the clip's share of a mix's loudness wherever it is placed."""
+
+    @classmethod
+    def of(cls, samples: np.ndarray) -> Levels:
+        samples = np.asarray(samples, dtype=np.float32)
+        if samples.ndim == 1:
+            samples = samples[:, None]
+        peak = TruePeak(samples.shape[1])
+        peak.add(samples)
+        # as float32, as the cache keeps them: measured now or read back, a render is the same
+        return cls.from_array(np.array([integrated(samples), peak.result()[0]], np.float32), energy_envelope(samples))
+
+    def to_array(self) -> np.ndarray:
+        """One float32 array (for the cache): loudness, true peak, then the envelope."""
+        return np.concatenate([np.array([self.loudness, self.true_peak], np.float32), self.energy])
+
+    @classmethod
+    def from_array(cls, values: np.ndarray, energy: np.ndarray | None = None) -> Levels:
+        """From ``to_array``'s output (or its first two values, and ``energy``)."""
+        energy = values[2:] if energy is None else energy
+        return cls(float(values[0]), float(values[1]), np.asarray(energy, dtype=np.float32))
+
+    @property
+    def length(self) -> int:
+        """Samples the envelope covers (the clip's length plus ``TAIL``, rounded up to a bin)."""
+        return len(self.energy) * ENERGY_STEP
+
+    @staticmethod
+    def covering(samples: int) -> int:
+        """What ``length`` is for a clip of ``samples``."""
+        return -(-(samples + TAIL) // ENERGY_STEP) * ENERGY_STEP
+
+
+def energy_envelope(samples: np.ndarray) -> np.ndarray:
+    """K-weighted sum of squares of ``(n, channels)`` samples per ``ENERGY_STEP``, ``TAIL`` included."""
+    padded = np.zeros((Levels.covering(len(samples)), samples.shape[1]), np.float32)
+    padded[: len(samples)] = samples
+    weighted = sosfilt(_SOS32, _guarded(padded), axis=0).astype(np.float64)
+    squares = np.einsum("ij,ij->i", weighted, weighted)
+    return squares.reshape(-1, ENERGY_STEP).sum(axis=1).astype(np.float32)
 
 
 # --- true peak -----------------------------------------------------------------------------------

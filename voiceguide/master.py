@@ -1,15 +1,17 @@
 """Mastering: the mixed session -> samples at the target loudness, true peaks under the ceiling.
 
-Two passes over the mix, both streaming (the mixer is cheap and deterministic, so mixing twice costs
-far less than keeping the session): pass 1 measures the integrated loudness (BS.1770-4, as the
-encoder will receive the session: stereo, or the mono downmix), which gives one plain gain to the
-target; pass 2 applies it and runs a look-ahead true-peak limiter, whose output goes to the encoder.
+The mix's integrated loudness (BS.1770-4, as the encoder will receive the session: stereo, or the
+mono downmix) gives one plain gain to the target. ``Master.measure`` meters a run of the mix for it;
+``Master.expect`` takes it as ``mix.energies`` computes it from the parts, with no pass over the
+samples (what ``render`` does). ``apply`` then streams the mix through the gain and a look-ahead
+true-peak limiter to the encoder, metering what it hands on, and ``correct`` says whether that
+missed the target (then the caller masters again, with the gain corrected).
 
 The gain is headroom-aware and the limiter a safety net, not a loudness tool. Narration is leveled
-to its loudness for pass 1; once the gain is known, each clip's peaks are limited to what the gain
-leaves them (``Master.voice_peak``, ``level_voice``), its loudness kept, before pass 2. So the
-master limiter rarely acts, and the loudness pass 1 measured is the loudness written. Nothing is
-ever clipped.
+to its loudness; once the gain is known, each clip whose peaks the gain would put too high is
+limited to what the gain leaves it (``Master.voice_peak``, ``level_voice``), its loudness kept. So
+the master limiter rarely acts, and the loudness expected is the loudness written. Nothing is ever
+clipped.
 """
 
 from __future__ import annotations
@@ -41,6 +43,8 @@ VOICE_TOLERANCE = 0.05
 VOICE_MAKEUP = 6.0
 """dB: the most gain a narration clip gets beyond the plain gain to its loudness, to make up for
 what the limiter takes."""
+ON_TARGET = 0.05
+"""LU: how close to the target the mastered samples must come; further off, ``render`` masters again."""
 LOOKAHEAD = 0.008
 """Seconds the limiter looks ahead: its gain ramps down over at most this much before a peak."""
 ATTACK = 1000.0
@@ -76,7 +80,7 @@ class Report:
     """What mastering did, and what came out."""
 
     mix: Loudness
-    """The mix as pass 1 measured it (loudness only)."""
+    """The mix before mastering, as measured or computed from its parts (loudness only)."""
     gain_db: float
     """The plain gain applied to reach the target."""
     codec_gain_db: float
@@ -91,7 +95,7 @@ class Report:
 
 
 class Master:
-    """The two passes. ``measure`` the mix once, then ``apply`` to a second run of the same mix.
+    """Find the gain (``measure`` or ``expect``), then ``apply`` it to a run of the mix.
 
     ``codec_gain_db`` is what the encoder will do to the level (``export.codec_gain``): the samples
     are mastered that much louder, and their ceiling raised as much, so the decoded file is on target.
@@ -111,12 +115,28 @@ class Master:
         return self.settings.ceiling - self.codec_gain_db
 
     def measure(self, chunks: Iterable[np.ndarray]) -> float:
-        """Pass 1: measure the mix; returns the gain (dB) that brings it to the target."""
-        self.mix_loudness = loudness.measure(chunks, self.channels, true_peak=False)
-        measured = self.mix_loudness.integrated
+        """Meter a run of the mix; returns the gain (dB) that brings it to the target."""
+        return self.expect(loudness.measure(chunks, self.channels, true_peak=False))
+
+    def expect(self, mix_loudness: Loudness) -> float:
+        """Take the mix's loudness as measured some other way (``mix.energies``); returns the gain."""
+        self.mix_loudness = mix_loudness
+        measured = mix_loudness.integrated
         target = self.settings.target(self.channels) - self.codec_gain_db
         self.gain_db = target - measured if math.isfinite(measured) else 0.0
         return self.gain_db
+
+    def correct(self) -> float | None:
+        """After ``apply``: how far (LU) the output missed the target, or ``None`` when it is on
+        target (within ``ON_TARGET``) or silent. The gain is corrected by that much for another run."""
+        if self.report is None:
+            raise RuntimeError("Master.correct before Master.apply")
+        reached = self.report.output.integrated + self.codec_gain_db
+        miss = self.settings.target(self.channels) - reached
+        if not math.isfinite(reached) or abs(miss) <= ON_TARGET:
+            return None
+        self.gain_db += miss
+        return miss
 
     def voice_peak(self) -> float:
         """After ``measure``: the highest true peak (dBTP, in the mix) a narration clip may have so
@@ -126,7 +146,7 @@ class Master:
         return self.ceiling - VOICE_SLACK - self.gain_db
 
     def apply(self, chunks: Iterable[np.ndarray]) -> Iterator[np.ndarray]:
-        """Pass 2: the same mix with the gain and the limiter; ``report`` is set when it ends."""
+        """The mix with the gain and the limiter; ``report`` is set when it ends."""
         if self.mix_loudness is None:
             raise RuntimeError("Master.apply before Master.measure")
         gain = np.float32(db_to_gain(self.gain_db))

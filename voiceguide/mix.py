@@ -8,22 +8,23 @@ sound (``loudness.sounding_level``).
 
 Work is linear in the session's length: each chunk adds only the clips that overlap it, and the
 bed's gain (fades, and ducking under the voice taken straight from the timeline) is evaluated per
-chunk from a few breakpoints. No buffer of the whole session is ever made. Every clip starts and
-ends with a short fade, and so does the session, so nothing clicks.
+chunk from a few breakpoints. No buffer of the whole session is ever made, and a clip's samples are
+read (from the narration cache) only while it sounds. Every clip starts and ends with a short fade,
+and so does the session, so nothing clicks. ``energies`` gives the session's loudness from its
+parts' levels, without mixing it: mastering knows its gain before the one pass that encodes.
 """
 
 from __future__ import annotations
 
 import math
-import os
-from collections.abc import Iterator, Mapping
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from .audio import RATE, db_to_gain, edge_fade, seconds_to_samples
-from .loudness import integrated, sounding_level
+from .cache import Speech
+from .loudness import ENERGY_STEP, SUB_BLOCK, TAIL, energy_envelope, sounding_level
 from .master import level_voice
 from .model import Background, Sound
 from .plan import Plan
@@ -52,67 +53,83 @@ _MONO_TO_STEREO_DB = 10.0 * math.log10(2.0)
 """A mono clip played in both channels measures this much louder than the clip alone."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Placed:
-    """One clip at one place in the session, with its gain."""
+    """One clip at one place in the session. Its samples are made when the mix reaches it and let
+    go once it has passed, so a session of any length holds only the clips sounding now."""
 
     start: int
-    clip: np.ndarray
+    length: int
     gain: float
+    """The plain gain that puts the clip at its level (what its energy is scaled by)."""
+    energy: np.ndarray = field(repr=False)
+    """The clip's K-weighted energy envelope as heard in the output's channels, at unit gain
+    (``loudness.Levels.energy``): its share of the session's loudness."""
+    make: Callable[[], np.ndarray] = field(repr=False)
+    """Returns the samples to add, gain applied: float32 ``(length, 1 or 2)``."""
 
     @property
     def end(self) -> int:
-        return self.start + len(self.clip)
+        return self.start + self.length
 
 
-def place_events(plan: Plan, speech: Mapping[str, np.ndarray], sounds: Mapping[str, tuple[np.ndarray, Sound]],
-                 voice_peak: float | None = None) -> list[Placed]:
-    """Every clip the plan calls for, leveled against the voice, sorted by start.
+def place_events(plan: Plan, speech: Mapping[str, Speech | np.ndarray],
+                 sounds: Mapping[str, tuple[np.ndarray, Sound]], voice_peak: float | None = None,
+                 channels: int = 2) -> list[Placed]:
+    """Every clip the plan calls for, leveled against the voice, sorted by start. No audio is
+    touched here: gains come from the clips' levels, samples are made as the mix reaches them.
 
-    Narration clips (mono) are leveled to ``VOICE_LOUDNESS``, their peaks limited to ``voice_peak``
-    when given (``level_narration``), and faded at both ends; each sound gets the gain that puts it
-    at its level below the voice.
+    Narration clips (mono) are leveled to ``VOICE_LOUDNESS`` and faded at both ends; with
+    ``voice_peak`` (dBTP), a clip whose peaks the plain gain would put above it is peak-limited to
+    it instead, its loudness kept (``master.level_voice``). Each sound gets the gain that puts it
+    at its level below the voice. ``channels`` is the output's (it decides how energies add up).
     """
-    voices = level_narration({e.text: speech[e.text] for e in plan.speech()}, voice_peak)
-    gains: dict[int, float] = {}
+    voices = {text: _voice(speech[text], voice_peak, channels) for text in {e.text for e in plan.speech()}}
+    ready: dict[str, tuple[float, np.ndarray, Callable[[], np.ndarray]] | None] = {}
 
-    def gain(clip: np.ndarray, relative_db: float) -> float:
-        if id(clip) not in gains:
-            level = sounding_level(clip)
-            gains[id(clip)] = 0.0 if level == float("-inf") else db_to_gain(VOICE_LOUDNESS + relative_db - level)
-        return gains[id(clip)]
+    def sound(kind: str):
+        if kind not in ready:
+            clip, level = sounds[kind]
+            loudness = sounding_level(clip)
+            if not len(clip) or loudness == float("-inf"):
+                ready[kind] = None
+            else:
+                gain = db_to_gain(VOICE_LOUDNESS + level.level - loudness)
+                heard = clip if channels == 2 else clip.mean(axis=1, keepdims=True)
+                made = np.asarray(clip * np.float32(gain), np.float32)
+                ready[kind] = (gain, energy_envelope(heard), lambda: made)
+        return ready[kind]
 
     placed = []
     for event in plan.events():
         if event.kind == "speech":
-            placed.append(Placed(event.start, *voices[event.text]))
-        elif event.kind in sounds:
-            clip, sound = sounds[event.kind]
-            if len(clip):
-                placed.append(Placed(event.start, clip, gain(clip, sound.level)))
+            gain, energy, make, length = voices[event.text]
+            placed.append(Placed(event.start, length, gain, energy, make))
+        elif event.kind in sounds and (made := sound(event.kind)) is not None:
+            placed.append(Placed(event.start, len(sounds[event.kind][0]), *made))
     placed.sort(key=lambda p: p.start)
     return placed
 
 
-def level_narration(speech: Mapping[str, np.ndarray],
-                    voice_peak: float | None = None) -> dict[str, tuple[np.ndarray, float]]:
-    """Each narration clip, faded at both ends, with the gain that puts it at ``VOICE_LOUDNESS``.
-
-    With ``voice_peak`` (dBTP) the clips' peaks are also limited to it, their loudness kept
-    (``master.level_voice``; the gain is then part of the clip); the clips are made in parallel.
-    """
-
-    def level(clip: np.ndarray) -> tuple[np.ndarray, float]:
-        target = VOICE_LOUDNESS - (_MONO_TO_STEREO_DB if clip.shape[1] == 1 else 0.0)
-        if voice_peak is None:
-            measured = integrated(clip)
-            gain = db_to_gain(target - measured) if math.isfinite(measured) else 0.0
-            return edge_fade(clip, CLIP_FADE_MS), gain
-        return edge_fade(level_voice(clip, target, voice_peak), CLIP_FADE_MS), 1.0
-
-    texts = list(speech)
-    with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:  # numpy lets go of the GIL
-        return dict(zip(texts, pool.map(level, (speech[t] for t in texts))))
+def _voice(speech: Speech | np.ndarray, voice_peak: float | None, channels: int):
+    """``(gain, energy, make, length)`` of a narration clip (see ``place_events``)."""
+    if isinstance(speech, np.ndarray):
+        speech = Speech.of(speech)
+    levels = speech.levels
+    target = VOICE_LOUDNESS - _MONO_TO_STEREO_DB
+    if not math.isfinite(levels.loudness):
+        return 0.0, levels.energy, lambda: np.zeros((speech.length, 1), np.float32), speech.length
+    gain_db = target - levels.loudness
+    energy = levels.energy * np.float32(2.0 if channels == 2 else 1.0)  # one channel heard in both
+    if voice_peak is not None and levels.true_peak + gain_db > voice_peak:
+        def make() -> np.ndarray:
+            return edge_fade(level_voice(speech.samples(), target, voice_peak), CLIP_FADE_MS)
+    else:
+        def make() -> np.ndarray:
+            out = edge_fade(speech.samples(), CLIP_FADE_MS)
+            out *= np.float32(db_to_gain(gain_db))
+            return out
+    return db_to_gain(gain_db), energy, make, speech.length
 
 
 class BedGain:
@@ -145,7 +162,8 @@ class BedGain:
     def __call__(self, start: int, count: int) -> np.ndarray:
         """Gains for samples ``[start, start + count)``, shape ``(count, 1)``: exact every
         ``GAIN_STEP`` samples, linear in between (the curves move over tens of milliseconds)."""
-        coarse_t = np.arange(start, start + count + GAIN_STEP, GAIN_STEP, dtype=np.float64)
+        first = start - start % GAIN_STEP  # on one grid for the whole session: chunking changes nothing
+        coarse_t = np.arange(first, start + count + GAIN_STEP, GAIN_STEP, dtype=np.float64)
         coarse = self.at(coarse_t)
         if coarse.min() == coarse.max():
             return np.full((count, 1), coarse[0], dtype=np.float32)
@@ -174,10 +192,11 @@ def mix(plan: Plan, placed: list[Placed], bed: Bed | None, bed_gain: BedGain | N
     """Yield the session as float32 ``(n, channels)`` chunks, ``plan.length`` samples in all.
 
     Everything is mixed in stereo; ``channels=1`` yields the mono downmix (the mean of the two).
+    The samples do not depend on ``chunk``: a session mixed whole is the same, sample for sample.
     """
     fade = min(int(RATE * SESSION_FADE_MS / 1000.0), plan.length // 2)
     ramp = (0.5 - 0.5 * np.cos(np.linspace(0.0, np.pi, fade, dtype=np.float32)))[:, None]
-    active: list[Placed] = []
+    active: list[tuple[Placed, np.ndarray]] = []
     upcoming = iter(placed)
     waiting = next(upcoming, None)
     for c0 in range(0, plan.length, chunk):
@@ -188,15 +207,74 @@ def mix(plan: Plan, placed: list[Placed], bed: Bed | None, bed_gain: BedGain | N
         else:
             out = np.zeros((c1 - c0, 2), dtype=np.float32)
         while waiting is not None and waiting.start < c1:
-            active.append(waiting)
+            if waiting.end > c0 and waiting.gain > 0.0:
+                active.append((waiting, waiting.make()))
             waiting = next(upcoming, None)
-        for p in active:
+        for p, samples in active:
             a, b = max(p.start, c0), min(p.end, c1)
             if b > a:
-                out[a - c0:b - c0] += p.clip[a - p.start:b - p.start] * np.float32(p.gain)
-        active = [p for p in active if p.end > c1]
+                out[a - c0:b - c0] += samples[a - p.start:b - p.start]
+        active = [(p, samples) for p, samples in active if p.end > c1]
         _fade_edges(out, c0, plan.length, ramp)
         yield ((out[:, 0] + out[:, 1]) * np.float32(0.5))[:, None] if channels == 1 else out
+
+
+def energies(plan: Plan, placed: list[Placed], bed: Bed | None, bed_gain: BedGain | None,
+             channels: int = 2) -> np.ndarray:
+    """The session's K-weighted sum of squares per 100 ms sub-block (all channels), from its parts.
+
+    What a loudness meter would find in ``mix``'s output (``loudness.from_energies`` turns it into
+    LUFS), without mixing: each clip's energy envelope, scaled by its gain squared, lands where it
+    is placed, and the bed's, under its gain curve. The parts are independent sounds, so the terms
+    where two of them meet average out; leaving them out moves the integrated loudness by
+    hundredths of a LU (``render`` checks what the encoder was given, and masters again if not).
+    """
+    blocks = plan.length // SUB_BLOCK  # whole sub-blocks: what a meter counts
+    sums = np.zeros(blocks, dtype=np.float64)
+    cumulative: dict[int, np.ndarray] = {}
+    for p in placed:
+        if p.gain <= 0.0 or p.start >= blocks * SUB_BLOCK:
+            continue
+        key = id(p.energy)
+        if key not in cumulative:
+            cumulative[key] = np.concatenate([[0.0], np.cumsum(p.energy, dtype=np.float64)])
+        cum = cumulative[key]
+        k0 = p.start // SUB_BLOCK
+        k1 = min(blocks, -(-(p.start + (len(cum) - 1) * ENERGY_STEP) // SUB_BLOCK))
+        edges = (np.arange(k0, k1 + 1) * SUB_BLOCK - p.start) / ENERGY_STEP
+        sums[k0:k1] += np.diff(np.interp(edges, np.arange(len(cum)), cum)) * (p.gain * p.gain)
+    if bed is not None and bed_gain is not None and blocks:
+        sums += _bed_energies(bed, bed_gain, blocks, channels)
+    return sums
+
+
+BINS_PER_BLOCK = SUB_BLOCK // ENERGY_STEP
+
+
+def _bed_energies(bed: Bed, bed_gain: BedGain, blocks: int, channels: int) -> np.ndarray:
+    """The bed's share of ``energies``: the loop's energy per ``ENERGY_STEP`` (its K-weighting in
+    steady state, as it plays on and on), times the gain curve squared, summed per sub-block."""
+    loop = bed.loop if channels == 2 else bed.loop.mean(axis=1, keepdims=True)
+    n = len(loop)
+    warm = -(-TAIL // ENERGY_STEP) * ENERGY_STEP  # the loop's own end rings into its start
+    prefix = np.tile(loop, (-(-warm // n), 1))[-warm:]
+    bins = energy_envelope(np.concatenate([prefix, loop]))[warm // ENERGY_STEP:][: -(-n // ENERGY_STEP)]
+    cum = np.concatenate([[0.0], np.cumsum(bins, dtype=np.float64)])
+    xp = np.minimum(np.arange(len(cum)) * ENERGY_STEP, n)
+    total = float(np.interp(n, xp, cum))
+
+    def at(x: np.ndarray) -> np.ndarray:  # energy of the bed from sample 0 to x, the loop repeating
+        return np.floor_divide(x, n) * total + np.interp(np.mod(x, n), xp, cum)
+
+    out = np.empty(blocks)
+    step = 6000  # sub-blocks at a time: ten minutes
+    for b0 in range(0, blocks, step):
+        b1 = min(blocks, b0 + step)
+        starts = np.arange(b0 * SUB_BLOCK, b1 * SUB_BLOCK, ENERGY_STEP, dtype=np.float64)
+        bins = at(starts + ENERGY_STEP) - at(starts)
+        gains = bed_gain.at(starts + ENERGY_STEP / 2.0)
+        out[b0:b1] = (bins * gains * gains).reshape(b1 - b0, BINS_PER_BLOCK).sum(axis=1)
+    return out
 
 
 def _fade_edges(out: np.ndarray, c0: int, length: int, ramp: np.ndarray) -> None:

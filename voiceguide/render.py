@@ -17,13 +17,13 @@ from pathlib import Path
 import numpy as np
 
 from . import engines, script, sounds
-from .cache import NarrationCache
+from .cache import NarrationCache, Speech
 from .errors import Problem, ScriptError, UsageError
 from .export import Mp3Settings, codec_gain, write_mp3
 from .files import safe_name
-from .loudness import sounding_level
+from .loudness import from_energies, sounding_level
 from .master import TRUE_PEAK, Master, Mastering, Report
-from .mix import BedGain, mix, place_events
+from .mix import CHUNK, BedGain, energies, mix, place_events
 from .model import Routine
 from .plan import Plan, plan, speedups
 from .tags import session_tags
@@ -85,8 +85,9 @@ def load(name: str | Path, scripts_dir: str | Path = SCRIPTS_DIR, *, engine: str
 
 
 def narrate(routine: Routine, cache: NarrationCache | None = None, progress: Progress = _no_progress,
-            speeds: Mapping[str, float] | None = None) -> dict[str, np.ndarray]:
-    """Every phrase ``routine`` speaks, from the cache or spoken now (and then cached).
+            speeds: Mapping[str, float] | None = None) -> dict[str, Speech]:
+    """Every phrase ``routine`` speaks, from the cache or spoken now (and then cached). Each is a
+    ``Speech``: its length and levels, its samples read from the cache when they are wanted.
 
     With ``speeds`` (phrase -> factor), only those phrases, each spoken that much faster.
     """
@@ -94,7 +95,7 @@ def narrate(routine: Routine, cache: NarrationCache | None = None, progress: Pro
     cache = cache if cache is not None else NarrationCache()
     voice_id = engine.resolve_voice(routine.voice.voice)
     texts = list(speeds) if speeds is not None else routine.texts()
-    clips = {}
+    spoken = {}
     for done, text in enumerate(texts):
         progress("speaking", done, len(texts))
         voice = routine.voice
@@ -102,13 +103,12 @@ def narrate(routine: Routine, cache: NarrationCache | None = None, progress: Pro
             voice = dataclasses.replace(voice, rate=voice.rate * speeds[text])
         key = cache.key(engine=engine.name, version=engine.version(), voice=voice_id,
                         rate=voice.rate, volume=voice.volume, text=text)
-        clip = cache.get(key)
-        if clip is None:
-            clip = engines.speak(engine, text, voice)
-            cache.put(key, clip)
-        clips[text] = clip
+        speech = cache.get(key)
+        if speech is None:
+            speech = cache.put(key, engines.speak(engine, text, voice))
+        spoken[text] = speech
     progress("speaking", len(texts), len(texts))
-    return clips
+    return spoken
 
 
 SPEED_ROUNDS = 4
@@ -117,7 +117,7 @@ SPEED_ROUNDS = 4
 
 
 def plan_routine(routine: Routine, cache: NarrationCache | None = None,
-                 progress: Progress = _no_progress) -> tuple[Plan, dict[str, np.ndarray]]:
+                 progress: Progress = _no_progress) -> tuple[Plan, dict[str, Speech]]:
     """The routine's plan, and the narration it was made from.
 
     Narration of steps whose overflow policy is ``speed`` and that does not fit is spoken again,
@@ -135,8 +135,8 @@ def plan_routine(routine: Routine, cache: NarrationCache | None = None,
     return plan(routine, _lengths(clips), speeds), clips
 
 
-def _lengths(clips: Mapping[str, np.ndarray]) -> dict[str, int]:
-    return {text: len(clip) for text, clip in clips.items()}
+def _lengths(clips: Mapping[str, Speech]) -> dict[str, int]:
+    return {text: speech.length for text, speech in clips.items()}
 
 
 @dataclass(frozen=True)
@@ -151,41 +151,61 @@ class Rendered:
 def render(routine: Routine, out_dir: str | Path = OUTPUT_DIR, *, cache: NarrationCache | None = None,
            mp3: Mp3Settings = Mp3Settings(), mastering: Mastering | None = None,
            cover: str | Path | None = None, year: int | None = None, track: str | None = None,
-           progress: Progress = _no_progress) -> Rendered:
+           progress: Progress = _no_progress, chunk: int = CHUNK) -> Rendered:
     """Render ``routine`` to ``out_dir/<id>.mp3``, with its lyrics in ``out_dir/<id>.lrc``.
 
     ``mastering`` sets the loudness and true-peak targets (default: the routine's, else -16 LUFS
     stereo or -19 mono, at most -1 dBTP); ``cover`` is an image for the cover art (default: the
     routine's, else one drawn with its title); ``year`` and ``track`` are written to the tags when
-    given. The mix is made twice, streaming: once with the narration leveled, to measure the
-    loudness and so the gain; then with each narration's peaks limited to what that gain leaves
-    them, mastered and encoded. Returns a ``MasteredRender``, whose ``report`` says what mastering
-    measured and did.
+    given; ``chunk`` is how many samples are mixed at a time (the output does not depend on it).
+
+    One streaming pass: the mix's loudness is known beforehand from its parts' levels
+    (``mix.energies``), which gives the mastering gain; then the session is mixed, each narration
+    clip's peaks limited to what that gain leaves them, mastered and encoded as it goes, while a
+    meter measures what the encoder is given. Should that miss the target (it has not, in practice),
+    the file is not kept and the session is mastered again with the gain corrected. Returns a
+    ``MasteredRender``, whose ``report`` says what mastering measured and did.
     """
-    timeline, clips = plan_routine(routine, cache, progress)
+    warm_up = threading.Thread(target=_import_measuring, daemon=True)
+    warm_up.start()  # while the session is set up
+    timeline, speech = plan_routine(routine, cache, progress)
     mastering = mastering if mastering is not None else routine_mastering(routine)
     channels = mp3.channels
     if cover is None:
         cover = routine.image
-    with ThreadPoolExecutor(max_workers=3) as pool:  # side work, done while the narration is leveled
+    with ThreadPoolExecutor(max_workers=3) as pool:  # side work, done while the session is set up
         codec = pool.submit(codec_gain, mp3)
         tags = pool.submit(session_tags, routine, timeline, cover=cover, year=year, track=track)
         made_bed = pool.submit(_bed, routine)
         event_sounds = {kind: (sounds.load_sound(s.sound), s) for kind, s in routine.sounds.items()}
-        leveled = place_events(timeline, clips, event_sounds)
         bed = made_bed.result()
         bed_gain = BedGain(timeline, routine.background, sounding_level(bed.loop)) if bed is not None else None
-
-        def session(placed):
-            return mix(timeline, placed, bed, bed_gain, channels=channels)
-
+        parts = place_events(timeline, speech, event_sounds, channels=channels)
         master = Master(mastering, channels, codec.result())
-        master.measure(_counted(_ahead(session(leveled)), timeline.length, progress, "measuring"))
-        del leveled  # pass 2 mixes its own copies: do not hold two sets of narration at once
-        limited = place_events(timeline, clips, event_sounds, voice_peak=master.voice_peak())
-        chunks = _counted(master.apply(session(limited)), timeline.length, progress, "mixing")
-        path = write_mp3(chunks, Path(out_dir) / f"{safe_name(routine.id)}.mp3", tags.result(), mp3)
+        master.expect(from_energies(energies(timeline, parts, bed, bed_gain, channels), channels))
+        target = Path(out_dir) / f"{safe_name(routine.id)}.mp3"
+        for attempt in range(1, MASTER_ROUNDS + 1):
+            placed = place_events(timeline, speech, event_sounds, voice_peak=master.voice_peak(), channels=channels)
+            session = mix(timeline, placed, bed, bed_gain, chunk=chunk, channels=channels)
+            chunks = _counted(master.apply(_ahead(session)), timeline.length, progress)
+            final = attempt == MASTER_ROUNDS
+            path = write_mp3(chunks, target, tags.result(), mp3,
+                             accept=lambda: final or master.correct() is None)
+            if path is not None:
+                break
     return MasteredRender(path, timeline, routine, master.report)
+
+
+MASTER_ROUNDS = 2
+"""Passes ``render`` may make: the one planned, and one more should the output miss its target."""
+
+
+def _import_measuring() -> None:
+    """Import scipy's filters (most of a second), so the first clip to be measured need not wait."""
+    try:
+        import scipy.signal  # noqa: F401
+    except ImportError:  # reported where it is used
+        pass
 
 
 def _counted(chunks, total: int, progress: Progress, phase: str = "mixing"):

@@ -1,0 +1,99 @@
+"""One streaming pass: the mix's loudness known from its parts before it is mixed, the output the
+same sample for sample however it is chunked (a whole-buffer render included), and mastering that
+checks what it gave the encoder and masters again if that missed the target."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from voiceguide import render as lib
+from voiceguide.cache import NarrationCache
+from voiceguide.export import Mp3Settings
+from voiceguide.loudness import from_energies, measure
+from voiceguide.mix import BedGain, energies, mix, place_events
+from voiceguide.sounds import load_sound, make_bed
+from voiceguide.loudness import sounding_level
+
+ROUTINE = """\
+title: Streaming
+description: Short, with everything a session has.
+voice: {engine: fake, rate: 170}
+background: {bed: noise, level: -20, duck: 10, fade_in: 2s, fade_out: 3s}
+intro: Sit comfortably and let your shoulders drop.
+steps:
+  - title: Circles
+    say: Make slow circles on your cheeks, gently.
+    duration: 14s
+    strokes: 9
+  - title: Sides
+    say: Sweep along the jaw.
+    duration: 16s
+    strokes: 4
+    sides: [left, right]
+  - title: Breathe
+    say: Breathe in [3s] and out.
+    breath: {inhale: 3, exhale: 4, cycles: 2}
+outro: Rest your hands. Well done.
+"""
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory):
+    root = tmp_path_factory.mktemp("streaming")
+    (root / "streaming.yaml").write_text(ROUTINE, encoding="utf-8")
+    return root
+
+
+def render(folder, out, **options):
+    return lib.render(lib.load(folder / "streaming.yaml"), folder / out, cache=NarrationCache(folder / "cache"),
+                      **options)
+
+
+@pytest.mark.parametrize("channels", [2, 1])
+def test_loudness_from_the_parts_matches_the_mix_measured(folder, channels):
+    routine = lib.load(folder / "streaming.yaml")
+    plan, speech = lib.plan_routine(routine, NarrationCache(folder / "cache"))
+    sounds = {kind: (load_sound(s.sound), s) for kind, s in routine.sounds.items()}
+    bed = make_bed("noise")
+    bed_gain = BedGain(plan, routine.background, sounding_level(bed.loop))
+    placed = place_events(plan, speech, sounds, channels=channels)
+    predicted = from_energies(energies(plan, placed, bed, bed_gain, channels), channels)
+    measured = measure(mix(plan, placed, bed, bed_gain, channels=channels), channels, true_peak=False)
+    assert predicted.integrated == pytest.approx(measured.integrated, abs=0.02)
+    assert predicted.range == pytest.approx(measured.range, abs=0.2)
+    # and a bed alone (no words, no ticks): the gain curve and the loop's wrap-around count right
+    alone = from_energies(energies(plan, [], bed, bed_gain, channels), channels)
+    assert alone.integrated == pytest.approx(
+        measure(mix(plan, [], bed, bed_gain, channels=channels), channels, true_peak=False).integrated, abs=0.02)
+
+
+@pytest.mark.parametrize("channels", [2, 1])
+def test_a_streamed_render_is_the_same_as_a_whole_buffer_render(folder, channels):
+    mp3 = Mp3Settings(channels=channels, bitrate=64 if channels == 1 else 128)
+    streamed = render(folder, f"streamed{channels}", mp3=mp3)
+    whole = render(folder, f"whole{channels}", mp3=mp3, chunk=streamed.plan.length)
+    odd = render(folder, f"odd{channels}", mp3=mp3, chunk=12_345)
+    assert streamed.path.read_bytes() == whole.path.read_bytes() == odd.path.read_bytes()
+    assert streamed.report.gain_db == whole.report.gain_db == odd.report.gain_db
+    assert streamed.report.output.integrated == pytest.approx(whole.report.output.integrated, abs=1e-6)
+
+
+def test_mastering_checks_its_output_and_masters_again_when_it_missed(folder, monkeypatch):
+    mixed = []
+
+    def progress(phase, done, total):
+        if phase == "mixing":
+            mixed.append(done)
+
+    honest = render(folder, "honest", progress=progress)
+    assert sum(b < a for a, b in zip(mixed, mixed[1:])) == 0  # once: the parts told the loudness right
+    mixed.clear()
+
+    monkeypatch.setattr(lib, "energies", lambda *args: 2.0 * energies(*args))  # 3 dB off
+    corrected = render(folder, "corrected", progress=progress)
+    assert sum(b < a for a, b in zip(mixed, mixed[1:])) == 1  # mixed twice
+    assert corrected.report.mix.integrated == pytest.approx(honest.report.mix.integrated + 3.01, abs=0.01)
+    reached = corrected.report.output.integrated + corrected.report.codec_gain_db
+    assert reached == pytest.approx(-16.0, abs=0.05)
+    assert len(list(folder.joinpath("corrected").iterdir())) == 2  # the MP3 and its lyrics, nothing left over
