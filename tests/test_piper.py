@@ -1,13 +1,17 @@
-"""The Piper engine: voice discovery, messages, rate and pauses, and `auto`'s choice."""
+"""The Piper engine: voice discovery, messages, rate and pauses, its worker process, and `auto`'s
+choice."""
 
 from __future__ import annotations
+
+import subprocess
+import sys
 
 import numpy as np
 import pytest
 
 from voiceguide import engines
 from voiceguide.audio import RATE
-from voiceguide.errors import UsageError
+from voiceguide.errors import EngineError, UsageError
 from voiceguide.model import Voice
 
 pytestmark = pytest.mark.piper
@@ -59,6 +63,24 @@ def test_rate_maps_to_the_length_scale_and_sentences_get_real_pauses(piper):
     quiet = np.abs(slow[:, 0]) < 10 ** (-50 / 20)
     runs = np.diff(np.flatnonzero(np.diff(np.r_[0, quiet.astype(np.int8), 0])))[::2]
     assert runs.max() / RATE >= 0.3  # the pause between the two sentences
+
+
+def test_piper_speaks_in_a_worker_and_never_loads_in_this_process():
+    code = ("import sys; from voiceguide import engines; from voiceguide.model import Voice; "
+            "clip = engines.speak(engines.get_engine('piper'), 'Rest your hands.', Voice(engine='piper')); "
+            "print(len(clip) > 0, sorted({m.split('.')[0] for m in sys.modules} & {'piper', 'onnxruntime'}))")
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert (run.returncode, run.stdout, run.stderr) == (0, "True []\n", "")  # and its worker closed quietly
+
+
+def test_a_voice_model_that_cannot_load_is_reported(piper, tmp_path):
+    model = tmp_path / "broken.onnx"
+    model.write_bytes(b"not a model")
+    model.with_name("broken.onnx.json").write_bytes(
+        engines.packaged_voice_models()[0].with_suffix(".onnx.json").read_bytes())
+    with pytest.raises(EngineError, match=r"^piper could not speak 'Hello there.' \(3 attempts\): EngineError: "
+                                          r"piper could not load .*broken.onnx: "):
+        engines.speak(piper, "Hello there.", Voice(engine="piper", voice=str(model)))
 
 
 def test_auto_prefers_an_installed_piper_voice_and_falls_back_to_pyttsx3(monkeypatch):

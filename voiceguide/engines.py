@@ -12,6 +12,7 @@ import contextlib
 import difflib
 import functools
 import hashlib
+import importlib.util
 import json
 import os
 import queue
@@ -28,7 +29,7 @@ from typing import ClassVar
 import numpy as np
 
 from . import audio
-from .errors import EngineError, UsageError, VoiceguideError
+from .errors import EngineError, UsageError
 from .model import ENGINE_NAMES, Voice
 from .resample import resample
 
@@ -149,7 +150,7 @@ class Pyttsx3Engine(Engine):
     def _worker_for(self, settings: dict) -> _Worker:
         if self._worker is None or self._worker.settings != settings:
             self.close()
-            self._worker = _Worker(settings, self.TIMEOUT)
+            self._worker = _Worker("pyttsx3", "voiceguide.pyttsx3_worker", settings, self.TIMEOUT)
         return self._worker
 
     def version(self) -> str:
@@ -162,7 +163,7 @@ class Pyttsx3Engine(Engine):
         if self._voices is None:
             worker = self._worker or self._worker_for({"voice": None, "rate": 150, "volume": 1.0})
             self._voices = [VoiceInfo(v["id"], v["name"], tuple(v["languages"]), v["gender"])
-                            for v in worker.voices()]
+                            for v in worker.ask({"voices": True}, self.TIMEOUT)["voices"]]
         return self._voices
 
     def resolve_voice(self, wanted: str | None) -> str | None:
@@ -179,11 +180,7 @@ class Pyttsx3Engine(Engine):
         worker = self._worker_for(settings)
         with tempfile.TemporaryDirectory(prefix="voiceguide-tts-") as tmp:
             path = Path(tmp) / "speech.wav"
-            try:
-                worker.speak(text, path)
-            except EngineError:
-                self.close()  # a fresh worker for the retry
-                raise
+            worker.ask({"text": text, "path": str(path)}, self.TIMEOUT)
             if not path.is_file() or path.stat().st_size <= 44:
                 raise EngineError("pyttsx3 wrote no audio file")
             return _read_wav(path) if _is_riff(path) else audio.decode_file(path, channels=1)
@@ -196,45 +193,67 @@ class Pyttsx3Engine(Engine):
 
 
 class _Worker:
-    """The parent's side of one ``pyttsx3_worker`` process."""
+    """The parent's side of an engine's worker process (``pyttsx3_worker``, ``piper_worker``).
 
-    def __init__(self, settings: dict, timeout: float):
+    The worker is the module run as ``python -m module``; it speaks JSON lines: ``settings`` is its
+    first line (answered once it is ready), then one answer a request. The process starts at the
+    first request. One that does not answer in time, stops, or answers ``{"error": ...}`` is
+    killed, the failure raised as ``EngineError``, and a fresh one started at the next request.
+    """
+
+    def __init__(self, engine: str, module: str, settings: dict, start_timeout: float):
+        self.engine = engine
+        """The engine's name, for messages."""
+        self.module = module
         self.settings = settings
-        self.timeout = timeout
+        self.start_timeout = start_timeout
+        """Seconds the worker may take to start (and load what it needs)."""
+        self._proc: subprocess.Popen | None = None
+
+    def ask(self, request: dict, timeout: float) -> dict:
+        """Send ``request`` and return the answer, waiting ``timeout`` seconds at most for it (the
+        worker's start not counted); raise ``EngineError`` if none comes or it is an error."""
+        try:
+            if self._proc is None:
+                self._start()
+            return self._exchange(request, timeout)
+        except EngineError:
+            self.close(grace=0)
+            raise
+
+    def _start(self) -> None:
         self._stderr = tempfile.TemporaryFile()
         self._proc = subprocess.Popen(
-            [sys.executable, "-m", "voiceguide.pyttsx3_worker"], stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE, stderr=self._stderr, text=True, encoding="utf-8", bufsize=1)
+            [sys.executable, "-m", self.module], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            stderr=self._stderr, text=True, encoding="utf-8", errors="replace", bufsize=1)
         self._replies: queue.Queue[dict | None] = queue.Queue()
-        threading.Thread(target=self._read, daemon=True).start()
+        threading.Thread(target=self._read, args=(self._proc.stdout, self._replies), daemon=True).start()
         atexit.register(self.close)
-        self._ask(settings)
+        self._exchange(self.settings, self.start_timeout)
 
-    def _read(self) -> None:
-        for line in self._proc.stdout:
-            self._replies.put(json.loads(line))
-        self._replies.put(None)
+    def _read(self, stream, replies: queue.Queue) -> None:
+        with stream:
+            for line in stream:
+                try:
+                    replies.put(json.loads(line))
+                except ValueError:
+                    replies.put({"error": f"{self.engine} answered {line.strip()[:80]!r}"})
+        replies.put(None)
 
-    def _ask(self, request: dict) -> dict:
+    def _exchange(self, request: dict, timeout: float) -> dict:
         try:
             self._proc.stdin.write(json.dumps(request) + "\n")
             self._proc.stdin.flush()
-            reply = self._replies.get(timeout=self.timeout)
+            reply = self._replies.get(timeout=timeout)
         except OSError:
             reply = None
         except queue.Empty:
-            raise EngineError(f"pyttsx3 did not answer within {self.timeout:g} s") from None
+            raise EngineError(f"{self.engine} did not answer within {timeout:g} s") from None
         if reply is None:
             raise EngineError(self._death())
         if "error" in reply:
             raise EngineError(reply["error"])
         return reply
-
-    def speak(self, text: str, path: Path) -> None:
-        self._ask({"text": text, "path": str(path)})
-
-    def voices(self) -> list[dict]:
-        return self._ask({"voices": True})["voices"]
 
     def _death(self) -> str:
         try:
@@ -243,17 +262,23 @@ class _Worker:
             code = None
         self._stderr.seek(0)
         lines = self._stderr.read().decode("utf-8", "replace").strip().splitlines()
-        return f"the pyttsx3 process stopped (exit code {code})" + (f": {lines[-1]}" if lines else "")
+        return f"the {self.engine} process stopped (exit code {code})" + (f": {lines[-1]}" if lines else "")
 
-    def close(self) -> None:
-        if self._proc.poll() is None:
-            self._proc.kill()
-            self._proc.wait()
-        for stream in (self._proc.stdin, self._proc.stdout):
-            with contextlib.suppress(OSError):
-                stream.close()
-        self._stderr.close()
+    def close(self, grace: float = 2.0) -> None:
+        """End the worker, if one runs: it ends itself at the end of its input; after ``grace``
+        seconds it is killed."""
+        proc, self._proc = self._proc, None
+        if proc is None:
+            return
         atexit.unregister(self.close)
+        with contextlib.suppress(OSError):
+            proc.stdin.close()
+        try:
+            proc.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        self._stderr.close()
 
 
 def _read_wav(path: Path) -> np.ndarray:
@@ -348,25 +373,34 @@ class PiperEngine(Engine):
     A voice is a model file (``NAME.onnx`` beside ``NAME.onnx.json``), named by its path or by
     ``NAME``, found in ``voice_dirs()`` or in an installed voice package. Rate maps to Piper's length
     scale against the voice's own measured pace; sentences get real pauses between them.
+
+    Speech is made in a child process (``piper_worker``), one per voice model, which loads the model
+    once: a hang is bounded by a timeout (the worker is killed and another started), a crash ends
+    only the worker, and Piper's own espeak never shares a process with pyttsx3's espeak-ng (see
+    ``pyttsx3_worker``).
     """
 
     name = "piper"
     SENTENCE_PAUSE = 0.45
     """Seconds of silence between sentences, at 150 words a minute (scaled with the rate)."""
+    TIMEOUT = 20.0
+    """Seconds an utterance may take, with ``TIMEOUT_PER_CHARACTER`` more for each character of its
+    text, before the worker counts as hung and is replaced (room for slow speech on a slow computer;
+    Piper speaks about 10 to 25 times faster than real time on a laptop)."""
+    TIMEOUT_PER_CHARACTER = 0.2
+    LOAD_TIMEOUT = 60.0
+    """Seconds a worker may take to start and load its model."""
     CALIBRATION = ("Place your fingertips just above your collarbones, and with the lightest touch, "
                    "stroke slowly outward toward your shoulders, one stroke at a time.")
 
     def __init__(self) -> None:
-        self._loaded: dict[Path, object] = {}
+        self._workers: dict[Path, _Worker] = {}
         self._native_wpm: dict[Path, float] = {}
 
     @staticmethod
     def available() -> bool:
-        try:
-            import piper  # noqa: F401
-        except ImportError:
-            return False
-        return True
+        """Whether piper-tts is installed (found, not imported: the workers import it)."""
+        return importlib.util.find_spec("piper") is not None
 
     def _require(self) -> None:
         if not self.available():
@@ -418,30 +452,20 @@ class PiperEngine(Engine):
             return Path(voice_id)
         return next(v.path for v in self.voices() if v.id == voice_id)
 
-    def _load(self, model: Path):
-        if model not in self._loaded:
-            self._require()
-            from piper import PiperVoice
-
-            self._loaded[model] = PiperVoice.load(model)
-        return self._loaded[model]
-
     def _speak(self, model: Path, text: str, length_scale: float, volume: float,
                pause: float) -> np.ndarray:
-        from piper import SynthesisConfig
-
-        piper_voice = self._load(model)
-        config = SynthesisConfig(length_scale=length_scale, volume=volume)
-        pieces = []
-        rate = None
-        for chunk in piper_voice.synthesize(text, config):
-            rate = chunk.sample_rate
-            if pieces:
-                pieces.append(np.zeros(int(round(pause * rate)), np.float32))
-            pieces.append(np.asarray(chunk.audio_float_array, dtype=np.float32))
-        if not pieces:
+        self._require()
+        if model not in self._workers:
+            self._workers[model] = _Worker("piper", "voiceguide.piper_worker", {"model": str(model)},
+                                           self.LOAD_TIMEOUT)
+        request = {"text": text, "length_scale": length_scale, "volume": volume, "pause": pause}
+        with tempfile.TemporaryDirectory(prefix="voiceguide-tts-") as tmp:
+            request["path"] = str(Path(tmp) / "speech.npy")
+            reply = self._workers[model].ask(request, self.TIMEOUT + self.TIMEOUT_PER_CHARACTER * len(text))
+            speech = np.load(request["path"])
+        if speech.size == 0:
             return np.zeros((0, 1), np.float32)
-        return resample(np.concatenate(pieces)[:, None], rate, audio.RATE)
+        return resample(speech[:, None], reply["rate"], audio.RATE)
 
     def native_wpm(self, model: Path) -> float:
         """The voice's own pace in words a minute, measured once on a calibration sentence."""
@@ -456,6 +480,11 @@ class PiperEngine(Engine):
         length_scale = self.native_wpm(model) / voice.rate
         pause = self.SENTENCE_PAUSE * 150.0 / voice.rate
         return self._speak(model, text, length_scale, voice.volume, pause)
+
+    def close(self) -> None:
+        """Stop the worker processes."""
+        while self._workers:
+            self._workers.popitem()[1].close()
 
 
 ENGINES: dict[str, type[Engine]] = {cls.name: cls for cls in (Pyttsx3Engine, PiperEngine, FakeEngine)}
@@ -482,7 +511,7 @@ def resolve_engine(name: str, voice: str | None = None) -> str:
 
 
 def get_engine(name: str) -> Engine:
-    """The engine registered as ``name`` (one instance per process: espeak starts once)."""
+    """The engine registered as ``name`` (one instance per process: its workers start once)."""
     if name not in ENGINES:
         raise UsageError(f"unknown engine '{name}'; choose one of: {', '.join(ENGINE_NAMES)}")
     if name not in _instances:

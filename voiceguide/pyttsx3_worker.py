@@ -6,8 +6,9 @@ previous rate). Settings applied once, before the first utterance, always held. 
 also keeps pyttsx3's and espeak's prints off the user's terminal and lets the parent bound a hang
 with a timeout and recover from a crash.
 
-The main process never loads espeak-ng itself: Piper bundles its own, and the two in one process
-crash (measured here: a segfault once both were loaded).
+The main process never loads espeak-ng itself: Piper bundles its own espeak, and the two in one
+process crashed (measured here: a segfault once both were loaded). Now that Piper speaks in a worker
+process of its own too (``piper_worker``), the two never share a process.
 
 Protocol (JSON lines): the first line on stdin is ``{"voice": id or null, "rate": wpm, "volume": v}``;
 the worker answers ``{"ready": true}`` (or ``{"error": ...}`` and exits). Each further line is
@@ -48,15 +49,23 @@ def init_pyttsx3():
     return pyttsx3.init("espeak" if sys.platform.startswith("linux") else None)
 
 
-def main() -> None:
+def answers():
+    """Keep this process's stdout for its answers and send all else printed there to devnull
+    (pyttsx3 prints a line per file; espeak may print too); the function that sends one answer.
+    Shared with ``piper_worker``."""
     replies = os.fdopen(os.dup(1), "w", buffering=1, encoding="utf-8")
     devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, 1)  # pyttsx3 prints a line per file; espeak may print too
+    os.dup2(devnull, 1)
     sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - lives as long as the process
 
     def reply(**fields) -> None:
         replies.write(json.dumps(fields) + "\n")
 
+    return reply
+
+
+def main() -> None:
+    reply = answers()
     settings = json.loads(sys.stdin.readline() or "{}")
     try:
         tts = init_pyttsx3()
