@@ -82,3 +82,32 @@ def test_usage_and_clear_count_clips_and_their_levels(tmp_path):
     assert count == 3 and size == sum(p.stat().st_size for p in tmp_path.rglob("*") if p.is_file())
     assert cache.clear() == (count, size)
     assert not [p for p in tmp_path.rglob("*") if p.is_file()]
+
+
+def test_what_mastering_derives_from_a_clip_is_made_once_and_kept_beside_it(tmp_path):
+    cache = NarrationCache(tmp_path)
+    speech = cache.put(cache.key(text="tone"), clip_of())
+    made = []
+
+    def halve(x):
+        made.append(1)
+        return x * 0.5
+
+    first = speech.derived("half", halve)
+    again = cache.get(cache.key(text="tone")).derived("half", halve)
+    assert len(made) == 1 and np.array_equal(first, again) and np.array_equal(first, clip_of() * 0.5)
+    kept = next(tmp_path.rglob("*.half.npy"))
+    assert cache.entries() == [speech.path]  # derived files are not clips
+    kept.write_bytes(kept.read_bytes()[:70])  # damaged: made again
+    assert np.array_equal(speech.derived("half", halve), first) and len(made) == 2
+    assert speech_of_memory_is_not_kept(tmp_path)
+    cache.clear()
+    assert not [p for p in tmp_path.rglob("*") if p.is_file()]
+
+
+def speech_of_memory_is_not_kept(folder) -> bool:
+    from voiceguide.cache import Speech
+
+    before = sorted(folder.rglob("*"))
+    assert np.array_equal(Speech.of(clip_of()).derived("x", lambda x: x * 2), clip_of() * 2)
+    return sorted(folder.rglob("*")) == before

@@ -66,7 +66,10 @@ def _last_line(stderr: bytes) -> str:
 
 def to_int16(samples: np.ndarray) -> np.ndarray:
     """Float samples to 16-bit PCM, with rounding and hard bounds (the mixer keeps peaks below 1)."""
-    return np.clip(np.rint(samples * 32767.0), -32768, 32767).astype("<i2")
+    scaled = np.multiply(samples, np.float32(32767.0), dtype=np.float32)  # one buffer, worked in place
+    np.rint(scaled, out=scaled)
+    np.clip(scaled, -32768.0, 32767.0, out=scaled)
+    return scaled.astype("<i2")
 
 
 def from_segment(segment) -> np.ndarray:

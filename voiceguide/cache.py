@@ -2,9 +2,10 @@
 
 An entry is keyed by everything that shapes the speech: engine and its version, voice, rate,
 volume and the text. It is two files: the clip (``KEY.npy``) and its levels (``KEY.levels``:
-loudness, true peak and energy envelope, ``loudness.Levels``), each written atomically (a temporary
-file renamed into place), so two renders sharing the cache never see half an entry; a damaged or
-missing part is made again. A render holds only the levels; it reads a clip's samples when the mix
+loudness, true peak and energy envelope, ``loudness.Levels``), and what mastering made of it
+(``KEY.NAME.npy``, ``Speech.derived``), each written atomically (a temporary file renamed into
+place), so two renders sharing the cache never see half an entry; a damaged or missing part is made
+again. A render holds only the levels; it reads a clip's samples when the mix
 reaches it (``Speech``), so its memory does not grow with the narration.
 """
 
@@ -44,6 +45,8 @@ class Speech:
     levels: Levels = field(repr=False)
     read: Callable[[], np.ndarray] = field(repr=False)
     """Returns the clip: float32 ``(length, 1)``."""
+    path: Path | None = None
+    """Where the cache keeps it (``None``: held in memory)."""
 
     @classmethod
     def of(cls, clip: np.ndarray) -> Speech:
@@ -53,6 +56,26 @@ class Speech:
 
     def samples(self) -> np.ndarray:
         return self.read()
+
+    def derived(self, name: str, make: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
+        """``make(samples)`` (a float32 array), kept in the cache beside the clip as ``name``, so it is
+        made once: for narration as mastering shapes it (``mix.place_events``). ``name`` must say
+        everything ``make`` depends on."""
+        if self.path is None:
+            return make(self.samples())
+        path = self.path.with_name(f"{self.path.stem}.{name}.npy")
+        try:
+            kept = np.load(path, allow_pickle=False)
+            if kept.dtype == np.float32 and np.isfinite(kept).all():
+                return kept
+        except (OSError, ValueError, EOFError):
+            pass
+        made = np.ascontiguousarray(make(self.samples()), dtype=np.float32)
+        try:
+            NarrationCache.write(path, made)
+        except OSError:  # a read-only or full cache: keep going without it
+            pass
+        return made
 
 
 class NarrationCache:
@@ -90,8 +113,8 @@ class NarrationCache:
                 path.unlink(missing_ok=True)
                 return None
             levels = Levels.of(clip)
-            self._write(_levels_path(path), levels.to_array())
-        return Speech(length, levels, lambda: _clip(path))
+            self.write(_levels_path(path), levels.to_array())
+        return Speech(length, levels, lambda: _clip(path), path)
 
     def put(self, key: str, clip: np.ndarray) -> Speech:
         """Store ``clip`` (float32 ``(n, 1)``) and its levels; return the entry."""
@@ -100,12 +123,13 @@ class NarrationCache:
         remove_stale_parts(path.parent)  # what a killed render left in this shard
         clip = np.ascontiguousarray(clip, dtype=np.float32)
         levels = Levels.of(clip)
-        self._write(_levels_path(path), levels.to_array())  # first: a clip is never there without them
-        self._write(path, clip)
-        return Speech(len(clip), levels, lambda: _clip(path))
+        self.write(_levels_path(path), levels.to_array())  # first: a clip is never there without them
+        self.write(path, clip)
+        return Speech(len(clip), levels, lambda: _clip(path), path)
 
     @staticmethod
-    def _write(path: Path, values: np.ndarray) -> None:
+    def write(path: Path, values: np.ndarray) -> None:
+        """Save ``values`` to ``path`` (``.npy``) atomically: whole, or not at all."""
         tmp = temporary(path)
         try:
             with open(tmp, "wb") as f:
@@ -131,21 +155,25 @@ class NarrationCache:
         return levels if levels.length == Levels.covering(length) else None
 
     def entries(self) -> list[Path]:
-        return list(self.dir.glob("*/*.npy")) if self.dir.is_dir() else []
+        """The clips (not their levels, nor what is derived from them)."""
+        return [p for p in self.dir.glob("*/*.npy") if "." not in p.stem] if self.dir.is_dir() else []
+
+    def _files(self) -> list[Path]:
+        """Every file the cache keeps (not the temporary files of writers at work)."""
+        if not self.dir.is_dir():
+            return []
+        return [p for p in self.dir.glob("*/*") if p.is_file() and not p.name.startswith(".")]
 
     def usage(self) -> tuple[int, int]:
-        """How many clips the cache holds, and their bytes (levels included)."""
-        files = self.entries()
-        return len(files), sum(f.stat().st_size + _size(_levels_path(f)) for f in files)
+        """How many clips the cache holds, and the bytes of everything it keeps for them."""
+        return len(self.entries()), sum(_size(f) for f in self._files())
 
     def clear(self) -> tuple[int, int]:
-        """Delete every clip (and what killed writers left); return how many clips and their bytes."""
+        """Delete everything (and what killed writers left); return how many clips and their bytes."""
         count, size = self.usage()
-        for file in self.entries():
+        for file in self._files():
             file.unlink(missing_ok=True)
         for shard in (self.dir.iterdir() if self.dir.is_dir() else ()):
-            for levels in shard.glob("*.levels"):
-                levels.unlink(missing_ok=True)
             remove_stale_parts(shard)
         return count, size
 

@@ -16,7 +16,7 @@ import queue
 import subprocess
 import tempfile
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -48,12 +48,11 @@ def lrc_path(mp3: str | Path) -> Path:
 
 
 def write_mp3(chunks: Iterable[np.ndarray], path: str | Path, tags: Tags,
-              settings: Mp3Settings = Mp3Settings(), accept: Callable[[], bool] | None = None) -> Path | None:
+              settings: Mp3Settings = Mp3Settings()) -> Path:
     """Encode float32 ``(n, channels)`` chunks at ``RATE`` to ``path``; return the path.
 
     Stereo chunks are downmixed for a mono file. When ``tags`` has lyrics, ``path``'s ``.lrc``
-    sidecar is written too (and an old one removed when it has none). ``accept``, when given, is
-    asked once the encoding is done; if it says no, nothing is written and ``None`` returned.
+    sidecar is written too (and an old one removed when it has none).
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -62,8 +61,6 @@ def write_mp3(chunks: Iterable[np.ndarray], path: str | Path, tags: Tags,
     tmp_lrc = temporary(lrc_path(path)) if tags.lyrics else None
     try:
         _encode(chunks, tmp, settings)
-        if accept is not None and not accept():
-            return None
         write_id3(tmp, tags)
         if tmp_lrc is not None:
             tmp_lrc.write_text(lrc(tags), encoding="utf-8")

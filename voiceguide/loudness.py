@@ -17,6 +17,7 @@ way ffmpeg's ``ebur128`` filter measures it.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, field
 
@@ -249,22 +250,72 @@ def from_energies(sums: np.ndarray, channels: int = 2) -> Loudness:
 # --- clip levels -----------------------------------------------------------------------------------
 
 
+FFT_BLOCK = 1 << 16
+"""Samples per FFT when K-weighting a clip (``k_squares``): at most this many, fewer for short ones."""
+FFT_TAPS = 4096
+"""The K-weighting filter's impulse response has fallen to 1e-20 of its energy after this many
+samples: as a filter of this length it is the same filter, to float precision."""
+
+
+@functools.cache
+def _k_response(size: int) -> np.ndarray:
+    """The K-weighting filter's frequency response at the bins of a ``size`` FFT, ``(bins, 1)``."""
+    z1 = np.exp(-2j * np.pi * np.arange(size // 2 + 1) / size)
+    response = np.ones_like(z1)
+    for b0, b1, b2, a0, a1, a2 in _SOS:
+        response *= (b0 + (b1 + b2 * z1) * z1) / (a0 + (a1 + a2 * z1) * z1)
+    return response[:, None]
+
+
+def k_squares(samples: np.ndarray, extra: int = 0, periodic: bool = False) -> np.ndarray:
+    """Per sample, the K-weighted signal squared and summed over the channels (float64).
+
+    For clips, not streams: filtered by FFT (overlap-save), which needs no filter state, so it is
+    the same whatever came before, and needs no scipy. ``extra`` more samples are given: the filter
+    ringing on after the clip, as if silence followed it. ``periodic``: the clip is a loop that has
+    been playing forever (what came before it is its own end): its steady state.
+    """
+    x = np.asarray(samples, dtype=np.float64)
+    x = x[:, None] if x.ndim == 1 else x
+    n, channels = x.shape
+    history = FFT_TAPS - 1
+    if periodic and n:
+        before = np.tile(x, (-(-history // n), 1))[len(x) * -(-history // n) - history:]
+    else:
+        before = np.zeros((history, channels))
+    stream = np.concatenate([before, x])
+    total = n + extra
+    size = min(FFT_BLOCK, 1 << max(13, (total + history - 1).bit_length()))  # short clips: short FFTs
+    step = size - history
+    out = np.empty(total)
+    response = _k_response(size)
+    for start in range(0, total, step):
+        y = np.fft.irfft(np.fft.rfft(stream[start: start + size], size, axis=0) * response, size, axis=0)[history:]
+        count = min(step, total - start)
+        out[start: start + count] = np.einsum("ij,ij->i", y[:count], y[:count])
+    return out
+
+
 def integrated(samples: np.ndarray) -> float:
     """Integrated loudness (LUFS) of a clip; one that is shorter than a gating block is one block."""
-    samples = np.asarray(samples, dtype=np.float32)
-    if len(samples) >= 4 * SUB_BLOCK:
-        return measure(samples, true_peak=False).integrated
-    if len(samples) == 0:
+    return integrated_squares(k_squares(samples))
+
+
+def integrated_squares(squares: np.ndarray) -> float:
+    """``integrated`` of a clip given by its ``k_squares``."""
+    if len(squares) >= 4 * SUB_BLOCK:
+        whole = len(squares) // SUB_BLOCK
+        return from_energies(squares[: whole * SUB_BLOCK].reshape(whole, SUB_BLOCK).sum(axis=1)).integrated
+    if len(squares) == 0:
         return float("-inf")
-    return lufs(_energy(sosfilt(_SOS32, _guarded(samples), axis=0)) / len(samples))
+    return lufs(float(squares.mean()))
 
 
 def sounding_level(samples: np.ndarray, block_ms: float = 50.0, gate_lu: float = 20.0) -> float:
     """Loudness (LUFS) of a sound while it sounds: K-weighted 50 ms blocks within ``gate_lu`` of the
     loudest one. For ticks, chimes and beds, whose silences and decays should not pull a level down;
     -inf for silence."""
-    weighted = sosfilt(_SOS32, _guarded(samples), axis=0).astype(np.float64)
-    squares = np.einsum("ij,ij->i", weighted, weighted)
+    squares = k_squares(samples)
     block = max(1, int(RATE * block_ms / 1000.0))
     n = len(squares) // block
     if n == 0:
@@ -330,10 +381,7 @@ class Levels:
 
 def energy_envelope(samples: np.ndarray) -> np.ndarray:
     """K-weighted sum of squares of ``(n, channels)`` samples per ``ENERGY_STEP``, ``TAIL`` included."""
-    padded = np.zeros((Levels.covering(len(samples)), samples.shape[1]), np.float32)
-    padded[: len(samples)] = samples
-    weighted = sosfilt(_SOS32, _guarded(padded), axis=0).astype(np.float64)
-    squares = np.einsum("ij,ij->i", weighted, weighted)
+    squares = k_squares(samples, Levels.covering(len(samples)) - len(samples))
     return squares.reshape(-1, ENERGY_STEP).sum(axis=1).astype(np.float32)
 
 

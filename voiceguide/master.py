@@ -4,8 +4,7 @@ The mix's integrated loudness (BS.1770-4, as the encoder will receive the sessio
 mono downmix) gives one plain gain to the target. ``Master.measure`` meters a run of the mix for it;
 ``Master.expect`` takes it as ``mix.energies`` computes it from the parts, with no pass over the
 samples (what ``render`` does). ``apply`` then streams the mix through the gain and a look-ahead
-true-peak limiter to the encoder, metering what it hands on, and ``correct`` says whether that
-missed the target (then the caller masters again, with the gain corrected).
+true-peak limiter to the encoder.
 
 The gain is headroom-aware and the limiter a safety net, not a loudness tool. Narration is leveled
 to its loudness; once the gain is known, each clip whose peaks the gain would put too high is
@@ -18,7 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -43,8 +42,6 @@ VOICE_TOLERANCE = 0.05
 VOICE_MAKEUP = 6.0
 """dB: the most gain a narration clip gets beyond the plain gain to its loudness, to make up for
 what the limiter takes."""
-ON_TARGET = 0.05
-"""LU: how close to the target the mastered samples must come; further off, ``render`` masters again."""
 LOOKAHEAD = 0.008
 """Seconds the limiter looks ahead: its gain ramps down over at most this much before a peak."""
 ATTACK = 1000.0
@@ -90,8 +87,9 @@ class Report:
     max_reduction_db: float
     """The deepest the limiter went."""
     output: Loudness
-    """The mastered samples handed to the encoder (the decoded file: ``codec_gain_db`` less). Its
-    true peak is the limiter's: exact where it came within ``SEARCH_DB`` of the ceiling."""
+    """The mastered samples handed to the encoder (the decoded file: ``codec_gain_db`` less), metered
+    or computed from the mix (``Master.apply``). Its true peak is the limiter's: exact where it
+    came within ``SEARCH_DB`` of the ceiling."""
 
 
 class Master:
@@ -126,18 +124,6 @@ class Master:
         self.gain_db = target - measured if math.isfinite(measured) else 0.0
         return self.gain_db
 
-    def correct(self) -> float | None:
-        """After ``apply``: how far (LU) the output missed the target, or ``None`` when it is on
-        target (within ``ON_TARGET``) or silent. The gain is corrected by that much for another run."""
-        if self.report is None:
-            raise RuntimeError("Master.correct before Master.apply")
-        reached = self.report.output.integrated + self.codec_gain_db
-        miss = self.settings.target(self.channels) - reached
-        if not math.isfinite(reached) or abs(miss) <= ON_TARGET:
-            return None
-        self.gain_db += miss
-        return miss
-
     def voice_peak(self) -> float:
         """After ``measure``: the highest true peak (dBTP, in the mix) a narration clip may have so
         that, with the gain, it stays ``VOICE_SLACK`` under the limiter's ceiling."""
@@ -145,26 +131,37 @@ class Master:
             raise RuntimeError("Master.voice_peak before Master.measure")
         return self.ceiling - VOICE_SLACK - self.gain_db
 
-    def apply(self, chunks: Iterable[np.ndarray]) -> Iterator[np.ndarray]:
-        """The mix with the gain and the limiter; ``report`` is set when it ends."""
+    def apply(self, chunks: Iterable[np.ndarray], meter: bool = True) -> Iterator[np.ndarray]:
+        """The mix with the gain and the limiter; ``report`` is set when it ends.
+
+        With ``meter``, the output's loudness is metered as it goes; without, it is the mix's (as
+        measured or computed from its parts) moved by the gain: what the samples are, short of what
+        the limiter took (``Report.limited_seconds`` says how much it acted).
+        """
         if self.mix_loudness is None:
-            raise RuntimeError("Master.apply before Master.measure")
+            raise RuntimeError("Master.apply before Master.expect or Master.measure")
         gain = np.float32(db_to_gain(self.gain_db))
         limiter = Limiter(self.ceiling, self.channels)
-        meter = loudness.Meter(self.channels, true_peak=False)  # the limiter measures true peaks
-        for chunk in chunks:
-            out = limiter.process(chunk * gain)
+        metering = loudness.Meter(self.channels, true_peak=False) if meter else None  # the limiter has peaks
+        for out in _then(map(limiter.process, (chunk * gain for chunk in chunks)), limiter.flush):
             if len(out):
-                meter.add(out)
+                if metering is not None:
+                    metering.add(out)
                 yield out
-        out = limiter.flush()
-        if len(out):
-            meter.add(out)
-            yield out
-        measured = dataclasses.replace(meter.result(), true_peak=limiter.true_peak_out,
+        result = metering.result() if metering is not None else self._moved(self.mix_loudness)
+        measured = dataclasses.replace(result, true_peak=limiter.true_peak_out,
                                        sample_peak=limiter.sample_peak_out)
         self.report = Report(self.mix_loudness, self.gain_db, self.codec_gain_db, limiter.limited / RATE,
                              limiter.max_reduction, measured)
+
+    def _moved(self, mix: Loudness) -> Loudness:
+        return dataclasses.replace(mix, integrated=mix.integrated + self.gain_db)
+
+
+def _then(items: Iterable, last: Callable[[], object]) -> Iterator:
+    """``items``, then ``last()`` once they are exhausted."""
+    yield from items
+    yield last()
 
 
 class Limiter:
@@ -315,19 +312,26 @@ def level_voice(clip: np.ndarray, target_lufs: float, peak_db: float, rounds: in
     ``VOICE_TOLERANCE`` of the target, and a last plain trim makes it exact (moving the peaks by as
     little). The limiter may take back at most ``VOICE_MAKEUP`` dB: a clip whose peaks stand far
     above its body is left that much quiet rather than squashed.
+
+    The rounds do not filter the clip again: a round's loudness is the clip's K-weighted energy
+    under the limiter's gain squared (close: within a few hundredths of a LU where the gain moves
+    fastest); only the clip chosen is measured exactly, for the trim.
     """
     clip = np.asarray(clip, np.float32)
-    measured = loudness.integrated(clip)
+    squares = loudness.k_squares(clip)
+    measured = loudness.integrated_squares(squares)
     if not math.isfinite(measured):
         return clip
     plain = target_lufs - measured
     gain_db, slope, tried, best = plain, 1.0, None, None
     for _ in range(rounds):
+        gained = clip * np.float32(db_to_gain(gain_db))
         limiter = Limiter(peak_db, clip.shape[1])
-        out = np.concatenate([limiter.process(clip * np.float32(db_to_gain(gain_db))), limiter.flush()])
+        out = np.concatenate([limiter.process(gained), limiter.flush()])
         if limiter.max_reduction == 0.0:
             return out
-        reached = loudness.integrated(out)
+        held = np.divide(out, gained, out=np.ones_like(out), where=np.abs(gained) > 1e-9).min(axis=1)
+        reached = loudness.integrated_squares(squares * (db_to_gain(gain_db) * held.astype(np.float64)) ** 2)
         if best is None or abs(target_lufs - reached) < abs(target_lufs - best[0]):
             best = (reached, out)
         if abs(target_lufs - reached) <= VOICE_TOLERANCE:
@@ -338,7 +342,8 @@ def level_voice(clip: np.ndarray, target_lufs: float, peak_db: float, rounds: in
         gain_db = min(plain + VOICE_MAKEUP, max(plain, gain_db + (target_lufs - reached) / slope))
         if gain_db == tried[0]:
             break
-    reached, out = best
+    out = best[1]
+    reached = loudness.integrated(out)
     if abs(target_lufs - reached) <= VOICE_TOLERANCE:
         out *= np.float32(db_to_gain(target_lufs - reached))
     return out

@@ -24,7 +24,7 @@ import numpy as np
 
 from .audio import RATE, db_to_gain, edge_fade, seconds_to_samples
 from .cache import Speech
-from .loudness import ENERGY_STEP, SUB_BLOCK, TAIL, energy_envelope, sounding_level
+from .loudness import ENERGY_STEP, SUB_BLOCK, energy_envelope, k_squares, sounding_level
 from .master import level_voice
 from .model import Background, Sound
 from .plan import Plan
@@ -122,8 +122,11 @@ def _voice(speech: Speech | np.ndarray, voice_peak: float | None, channels: int)
     gain_db = target - levels.loudness
     energy = levels.energy * np.float32(2.0 if channels == 2 else 1.0)  # one channel heard in both
     if voice_peak is not None and levels.true_peak + gain_db > voice_peak:
+        peak = math.floor(voice_peak * 10.0) / 10.0  # on a 0.1 dB grid, so nearby gains share the work
+
         def make() -> np.ndarray:
-            return edge_fade(level_voice(speech.samples(), target, voice_peak), CLIP_FADE_MS)
+            limited = speech.derived(f"voice{target:+.3f}{peak:+.1f}", lambda x: level_voice(x, target, peak))
+            return edge_fade(limited, CLIP_FADE_MS)
     else:
         def make() -> np.ndarray:
             out = edge_fade(speech.samples(), CLIP_FADE_MS)
@@ -252,25 +255,21 @@ BINS_PER_BLOCK = SUB_BLOCK // ENERGY_STEP
 
 
 def _bed_energies(bed: Bed, bed_gain: BedGain, blocks: int, channels: int) -> np.ndarray:
-    """The bed's share of ``energies``: the loop's energy per ``ENERGY_STEP`` (its K-weighting in
-    steady state, as it plays on and on), times the gain curve squared, summed per sub-block."""
+    """The bed's share of ``energies``: the loop's K-weighted energy in its steady state (as it
+    plays on and on) over each ``ENERGY_STEP``, times the gain curve squared, summed per sub-block."""
     loop = bed.loop if channels == 2 else bed.loop.mean(axis=1, keepdims=True)
     n = len(loop)
-    warm = -(-TAIL // ENERGY_STEP) * ENERGY_STEP  # the loop's own end rings into its start
-    prefix = np.tile(loop, (-(-warm // n), 1))[-warm:]
-    bins = energy_envelope(np.concatenate([prefix, loop]))[warm // ENERGY_STEP:][: -(-n // ENERGY_STEP)]
-    cum = np.concatenate([[0.0], np.cumsum(bins, dtype=np.float64)])
-    xp = np.minimum(np.arange(len(cum)) * ENERGY_STEP, n)
-    total = float(np.interp(n, xp, cum))
+    cum = np.concatenate([[0.0], np.cumsum(k_squares(loop, periodic=True))])
 
-    def at(x: np.ndarray) -> np.ndarray:  # energy of the bed from sample 0 to x, the loop repeating
-        return np.floor_divide(x, n) * total + np.interp(np.mod(x, n), xp, cum)
+    def at(x: np.ndarray) -> np.ndarray:  # the bed's energy from sample 0 to x, the loop repeating
+        laps, offset = np.divmod(x, n)
+        return laps * cum[-1] + cum[offset]
 
     out = np.empty(blocks)
     step = 6000  # sub-blocks at a time: ten minutes
     for b0 in range(0, blocks, step):
         b1 = min(blocks, b0 + step)
-        starts = np.arange(b0 * SUB_BLOCK, b1 * SUB_BLOCK, ENERGY_STEP, dtype=np.float64)
+        starts = np.arange(b0 * SUB_BLOCK, b1 * SUB_BLOCK, ENERGY_STEP, dtype=np.int64)
         bins = at(starts + ENERGY_STEP) - at(starts)
         gains = bed_gain.at(starts + ENERGY_STEP / 2.0)
         out[b0:b1] = (bins * gains * gains).reshape(b1 - b0, BINS_PER_BLOCK).sum(axis=1)

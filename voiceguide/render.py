@@ -160,14 +160,11 @@ def render(routine: Routine, out_dir: str | Path = OUTPUT_DIR, *, cache: Narrati
     given; ``chunk`` is how many samples are mixed at a time (the output does not depend on it).
 
     One streaming pass: the mix's loudness is known beforehand from its parts' levels
-    (``mix.energies``), which gives the mastering gain; then the session is mixed, each narration
-    clip's peaks limited to what that gain leaves them, mastered and encoded as it goes, while a
-    meter measures what the encoder is given. Should that miss the target (it has not, in practice),
-    the file is not kept and the session is mastered again with the gain corrected. Returns a
-    ``MasteredRender``, whose ``report`` says what mastering measured and did.
+    (``mix.energies``, within hundredths of a LU of metering the mix), which gives the mastering
+    gain; then the session is mixed, each narration clip's peaks limited to what that gain leaves
+    them, mastered and encoded as it goes. Returns a ``MasteredRender``, whose ``report`` says what
+    mastering found and did (``voiceguide inspect`` meters the file itself).
     """
-    warm_up = threading.Thread(target=_import_measuring, daemon=True)
-    warm_up.start()  # while the session is set up
     timeline, speech = plan_routine(routine, cache, progress)
     mastering = mastering if mastering is not None else routine_mastering(routine)
     channels = mp3.channels
@@ -183,29 +180,11 @@ def render(routine: Routine, out_dir: str | Path = OUTPUT_DIR, *, cache: Narrati
         parts = place_events(timeline, speech, event_sounds, channels=channels)
         master = Master(mastering, channels, codec.result())
         master.expect(from_energies(energies(timeline, parts, bed, bed_gain, channels), channels))
-        target = Path(out_dir) / f"{safe_name(routine.id)}.mp3"
-        for attempt in range(1, MASTER_ROUNDS + 1):
-            placed = place_events(timeline, speech, event_sounds, voice_peak=master.voice_peak(), channels=channels)
-            session = mix(timeline, placed, bed, bed_gain, chunk=chunk, channels=channels)
-            chunks = _counted(master.apply(_ahead(session)), timeline.length, progress)
-            final = attempt == MASTER_ROUNDS
-            path = write_mp3(chunks, target, tags.result(), mp3,
-                             accept=lambda: final or master.correct() is None)
-            if path is not None:
-                break
+        placed = place_events(timeline, speech, event_sounds, voice_peak=master.voice_peak(), channels=channels)
+        session = mix(timeline, placed, bed, bed_gain, chunk=chunk, channels=channels)
+        chunks = _counted(master.apply(_ahead(session), meter=False), timeline.length, progress)
+        path = write_mp3(chunks, Path(out_dir) / f"{safe_name(routine.id)}.mp3", tags.result(), mp3)
     return MasteredRender(path, timeline, routine, master.report)
-
-
-MASTER_ROUNDS = 2
-"""Passes ``render`` may make: the one planned, and one more should the output miss its target."""
-
-
-def _import_measuring() -> None:
-    """Import scipy's filters (most of a second), so the first clip to be measured need not wait."""
-    try:
-        import scipy.signal  # noqa: F401
-    except ImportError:  # reported where it is used
-        pass
 
 
 def _counted(chunks, total: int, progress: Progress, phase: str = "mixing"):
