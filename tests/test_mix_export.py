@@ -108,7 +108,7 @@ def test_bed_ducks_under_speech_and_fades_in_and_out():
 
     def bed_mix(duck):
         background = Background(level=-24, duck=duck, fade_in=2, fade_out=5)
-        return np.concatenate(list(mix(plan, [], bed, BedGain(plan, background, sounding_level(bed.loop)))))
+        return np.concatenate(list(mix(plan, [], bed, BedGain(plan, background, bed.level))))
 
     out, unducked = bed_mix(12), bed_mix(0)
 

@@ -3,7 +3,6 @@ the same sample for sample however it is chunked (a whole-buffer render included
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 
 from voiceguide import render as lib
@@ -12,7 +11,6 @@ from voiceguide.export import Mp3Settings
 from voiceguide.loudness import from_energies, measure
 from voiceguide.mix import BedGain, energies, mix, place_events
 from voiceguide.sounds import load_sound, make_bed
-from voiceguide.loudness import sounding_level
 
 ROUTINE = """\
 title: Streaming
@@ -55,7 +53,7 @@ def test_loudness_from_the_parts_matches_the_mix_measured(folder, channels):
     plan, speech = lib.plan_routine(routine, NarrationCache(folder / "cache"))
     sounds = {kind: (load_sound(s.sound), s) for kind, s in routine.sounds.items()}
     bed = make_bed("noise")
-    bed_gain = BedGain(plan, routine.background, sounding_level(bed.loop))
+    bed_gain = BedGain(plan, routine.background, bed.level)
     placed = place_events(plan, speech, sounds, channels=channels)
     predicted = from_energies(energies(plan, placed, bed, bed_gain, channels), channels)
     measured = measure(mix(plan, placed, bed, bed_gain, channels=channels), channels, true_peak=False)

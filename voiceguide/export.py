@@ -11,7 +11,6 @@ removes the temporary files and leaves the old output as it was.
 from __future__ import annotations
 
 import functools
-import os
 import queue
 import subprocess
 import tempfile

@@ -218,7 +218,7 @@ class Limiter:
         if self._state == 0.0 and magnitude.max() < threshold:
             loudest = float(magnitude[c: c + m].max())
             self._peak_out, self._sample_out = max(self._peak_out, loudest), max(self._sample_out, loudest)
-            return x.copy()
+            return x  # a view: the buffer is never written to once read
         # peaks[i] (buffer index i + h): the true peak on [i + h, i + h + 1), where it can matter
         peaks = magnitude[h: len(buf) - h].copy()
         for a, b in loudness.hot_runs(peaks >= threshold):
@@ -227,7 +227,7 @@ class Limiter:
         if self._state == 0.0 and len(over) == 0:
             self._peak_out = max(self._peak_out, float(peaks[h: h + m].max()))
             self._sample_out = max(self._sample_out, float(magnitude[c: c + m].max()))
-            return x.copy()
+            return x  # a view: the buffer is never written to once read
         need = np.zeros_like(peaks)
         need[over] = self.ceiling_db - 20.0 * np.log10(peaks[over])
         out = x.copy()

@@ -24,7 +24,7 @@ import numpy as np
 
 from .audio import RATE, db_to_gain, edge_fade, seconds_to_samples
 from .cache import Speech
-from .loudness import ENERGY_STEP, SUB_BLOCK, energy_envelope, k_squares, sounding_level
+from .loudness import ENERGY_STEP, SUB_BLOCK, energy_envelope, sounding_level
 from .master import level_voice
 from .model import Background, Sound
 from .plan import Plan
@@ -170,8 +170,12 @@ class BedGain:
         coarse = self.at(coarse_t)
         if coarse.min() == coarse.max():
             return np.full((count, 1), coarse[0], dtype=np.float32)
-        fine = np.interp(np.arange(start, start + count, dtype=np.float64), coarse_t, coarse)
-        return fine.astype(np.float32)[:, None]
+        coarse = coarse.astype(np.float32)
+        fine = (coarse[:-1, None] + np.diff(coarse)[:, None] * _RAMP).ravel()  # each step's straight line
+        return fine[start - first: start - first + count, None]
+
+
+_RAMP = np.arange(GAIN_STEP, dtype=np.float32) / np.float32(GAIN_STEP)
 
 
 def _duck_breakpoints(speech: list[tuple[int, int]]) -> tuple[np.ndarray, np.ndarray]:
@@ -205,8 +209,7 @@ def mix(plan: Plan, placed: list[Placed], bed: Bed | None, bed_gain: BedGain | N
     for c0 in range(0, plan.length, chunk):
         c1 = min(plan.length, c0 + chunk)
         if bed is not None and bed_gain is not None:
-            out = bed.read(c0, c1 - c0)
-            out *= bed_gain(c0, c1 - c0)
+            out = bed.read(c0, c1 - c0, gain=bed_gain(c0, c1 - c0))
         else:
             out = np.zeros((c1 - c0, 2), dtype=np.float32)
         while waiting is not None and waiting.start < c1:
@@ -257,9 +260,8 @@ BINS_PER_BLOCK = SUB_BLOCK // ENERGY_STEP
 def _bed_energies(bed: Bed, bed_gain: BedGain, blocks: int, channels: int) -> np.ndarray:
     """The bed's share of ``energies``: the loop's K-weighted energy in its steady state (as it
     plays on and on) over each ``ENERGY_STEP``, times the gain curve squared, summed per sub-block."""
-    loop = bed.loop if channels == 2 else bed.loop.mean(axis=1, keepdims=True)
-    n = len(loop)
-    cum = np.concatenate([[0.0], np.cumsum(k_squares(loop, periodic=True))])
+    n = len(bed)
+    cum = bed.energy(channels)
 
     def at(x: np.ndarray) -> np.ndarray:  # the bed's energy from sample 0 to x, the loop repeating
         laps, offset = np.divmod(x, n)

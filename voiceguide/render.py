@@ -14,14 +14,13 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 
 from . import engines, script, sounds
 from .cache import NarrationCache, Speech
 from .errors import Problem, ScriptError, UsageError
 from .export import Mp3Settings, codec_gain, write_mp3
 from .files import safe_name
-from .loudness import from_energies, sounding_level
+from .loudness import from_energies
 from .master import TRUE_PEAK, Master, Mastering, Report
 from .mix import CHUNK, BedGain, energies, mix, place_events
 from .model import Routine
@@ -176,7 +175,7 @@ def render(routine: Routine, out_dir: str | Path = OUTPUT_DIR, *, cache: Narrati
         made_bed = pool.submit(_bed, routine)
         event_sounds = {kind: (sounds.load_sound(s.sound), s) for kind, s in routine.sounds.items()}
         bed = made_bed.result()
-        bed_gain = BedGain(timeline, routine.background, sounding_level(bed.loop)) if bed is not None else None
+        bed_gain = BedGain(timeline, routine.background, bed.level) if bed is not None else None
         parts = place_events(timeline, speech, event_sounds, channels=channels)
         master = Master(mastering, channels, codec.result())
         master.expect(from_energies(energies(timeline, parts, bed, bed_gain, channels), channels))

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import audio
+from . import audio, loudness
 from .audio import RATE
 from .errors import AudioError
 from .model import BUILTIN_BEDS, BUILTIN_SOUNDS
@@ -252,18 +252,38 @@ class Bed:
     def __len__(self) -> int:
         return len(self.loop)
 
+    @functools.cached_property
+    def level(self) -> float:
+        """Its loudness while it sounds (``loudness.sounding_level``), measured once."""
+        return loudness.sounding_level(self.loop)
+
+    def energy(self, channels: int) -> np.ndarray:
+        """The loop's K-weighted energy (summed over ``channels``: 2, or 1 for the mono downmix) in
+        its steady state, as it plays on and on: from its start to each sample, ``len + 1`` values.
+        Measured once per layout."""
+        kept = self.__dict__.setdefault("_energy", {})
+        if channels not in kept:
+            heard = self.loop if channels == 2 else self.loop.mean(axis=1, keepdims=True)
+            kept[channels] = np.concatenate([[0.0], np.cumsum(loudness.k_squares(heard, periodic=True))])
+        return kept[channels]
+
     def __repr__(self) -> str:
         return f"Bed({audio.samples_to_ms(len(self.loop)) / 1000.0:g} s loop)"
 
-    def read(self, start: int, count: int) -> np.ndarray:
-        """Samples ``[start, start + count)`` of the loop repeated forever: a new float32 array."""
+    def read(self, start: int, count: int, gain: np.ndarray | None = None) -> np.ndarray:
+        """Samples ``[start, start + count)`` of the loop repeated forever: a new float32 array,
+        multiplied by ``gain`` (``(count, 1)``) when given."""
         if count < 0:
             raise ValueError(f"cannot read {count} samples")
         n = len(self.loop)
         offset = start % n
         head = self.loop[offset : offset + count]
         if len(head) == count:
-            return head.copy()
+            return head.copy() if gain is None else head * gain
+        if gain is not None:
+            out = self.read(start, count)
+            out *= gain
+            return out
         whole, tail = divmod(count - len(head), n)
         return np.concatenate([head, np.tile(self.loop, (whole, 1)), self.loop[:tail]])
 

@@ -277,7 +277,7 @@ def default_cover(title: str, caption: str = "") -> Cover:
         small = ImageFont.load_default(size=size // 28)
         draw.text((centre, size * 0.92), caption, font=small, fill=(230, 240, 236), anchor="mm")
     out = io.BytesIO()
-    image.save(out, format="PNG", optimize=True)
+    image.save(out, format="PNG", compress_level=6)  # optimize=True: 3x the time for 6 % fewer bytes
     return Cover(out.getvalue(), "image/png")
 
 
