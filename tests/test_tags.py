@@ -102,6 +102,18 @@ def test_the_tag_is_id3v2_3_with_a_top_level_ordered_toc(silent_mp3):
     assert id3.getall("COMM")[0].text == ["Slow circles.\nNot medical advice."]
 
 
+def test_more_chapters_than_one_table_holds_go_in_tables_under_the_top_one(silent_mp3):
+    from mutagen.id3 import ID3, CTOCFlags
+
+    many = tuple(Chapter(f"Step {i}", i * 10, (i + 1) * 10) for i in range(600))  # a 1,000-step routine's worth
+    path = silent_mp3(make_tags(chapters=many))
+    assert read_tags(path).chapters == many
+    tables = {t.element_id: t for t in ID3(path).getall("CTOC")}
+    top = tables.pop("toc")
+    assert top.flags == CTOCFlags.TOP_LEVEL | CTOCFlags.ORDERED and top.child_element_ids == ["toc1", "toc2", "toc3"]
+    assert [len(tables[i].child_element_ids) for i in top.child_element_ids] == [255, 255, 90]
+
+
 def test_year_and_track_are_written_only_when_given(silent_mp3):
     from mutagen.id3 import ID3
 

@@ -73,15 +73,32 @@ def child(code: str, *args: str) -> dict:
 
 
 RENDER_IN_CHILD = """
-import json, resource, sys, time
+import json, sys, time
 from voiceguide import render as lib
+from voiceguide.bench import peak_rss_mb
 from voiceguide.cache import NarrationCache
 routine = lib.load(sys.argv[1])
 start = time.perf_counter()
 result = lib.render(routine, sys.argv[2], cache=NarrationCache(sys.argv[3]))
 print(json.dumps({"seconds": time.perf_counter() - start, "samples": result.plan.length,
-                  "max_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+                  "max_rss_mb": peak_rss_mb()}))
 """
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident memory, MB. On Linux the kernel's high-water mark of this
+    program (``VmHWM``): ``ru_maxrss`` would also count the parent's memory at the fork before exec,
+    so a child of a big process would seem big."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def encode_floor(mp3: Path, work: Path) -> float:

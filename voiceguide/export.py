@@ -3,7 +3,9 @@
 Samples stream into the ffmpeg binary from ``imageio-ffmpeg`` (LAME inside) as they are mixed.
 ffmpeg writes to a seekable temporary file beside the target, so it can fill in the LAME Info
 header (exact frame count and encoder delay: exact duration and gapless decoding on phones). Tags,
-chapters, lyrics and cover art are added with mutagen (``tags.write_id3``), the lyrics are written
+chapters, lyrics and cover art are made with mutagen (``tags.id3_tag``) and written ahead of the
+frames in a second temporary file (inserting a tag into the first would map all of it into memory),
+the lyrics are written
 to a temporary ``.lrc`` beside it, then both are renamed into place. Any failure, Ctrl-C included,
 removes the temporary files and leaves the old output as it was.
 """
@@ -12,6 +14,7 @@ from __future__ import annotations
 
 import functools
 import queue
+import shutil
 import subprocess
 import tempfile
 import threading
@@ -24,7 +27,7 @@ import numpy as np
 from .audio import RATE, decode_file, ffmpeg_path, to_int16
 from .errors import AudioError
 from .files import publish, remove_stale_parts, target_of, temporary
-from .tags import Tags, lrc, write_id3
+from .tags import Tags, id3_tag, lrc
 
 __all__ = ["Mp3Settings", "Tags", "codec_gain", "lrc_path", "write_mp3"]
 
@@ -56,11 +59,14 @@ def write_mp3(chunks: Iterable[np.ndarray], path: str | Path, tags: Tags,
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     remove_stale_parts(path.parent)  # what a killed render left; never a live one's
-    tmp = temporary(path)
+    frames, tmp = temporary(path), temporary(path)
     tmp_lrc = temporary(lrc_path(path)) if tags.lyrics else None
     try:
-        _encode(chunks, tmp, settings)
-        write_id3(tmp, tags)
+        _encode(chunks, frames, settings)
+        with open(tmp, "wb") as out, open(frames, "rb") as encoded:
+            out.write(id3_tag(tags))
+            shutil.copyfileobj(encoded, out, 1 << 20)
+        frames.unlink()
         if tmp_lrc is not None:
             tmp_lrc.write_text(lrc(tags), encoding="utf-8")
         _publish(tmp, path)
@@ -69,6 +75,7 @@ def write_mp3(chunks: Iterable[np.ndarray], path: str | Path, tags: Tags,
         else:
             lrc_path(path).unlink(missing_ok=True)
     finally:
+        frames.unlink(missing_ok=True)
         tmp.unlink(missing_ok=True)
         if tmp_lrc is not None:
             tmp_lrc.unlink(missing_ok=True)

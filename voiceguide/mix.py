@@ -268,7 +268,7 @@ def _bed_energies(bed: Bed, bed_gain: BedGain, blocks: int, channels: int) -> np
         return laps * cum[-1] + cum[offset]
 
     out = np.empty(blocks)
-    step = 6000  # sub-blocks at a time: ten minutes
+    step = 600  # sub-blocks at a time: a minute, so these arrays stay small
     for b0 in range(0, blocks, step):
         b1 = min(blocks, b0 + step)
         starts = np.arange(b0 * SUB_BLOCK, b1 * SUB_BLOCK, ENERGY_STEP, dtype=np.int64)

@@ -7,7 +7,8 @@ or the machine: the same routine gives the same bytes (the year is written only 
 
 ID3v2.3 rather than 2.4, because more players read it (mutagen stores UTF-16 text there). Chapters
 follow the ID3v2 Chapter Frame Addendum: ``CHAP`` frames and one top-level, ordered ``CTOC``, which
-some players need before they list chapters at all. ``SYLT`` times are in milliseconds.
+some players need before they list chapters at all (past 255 chapters, the most one table holds, it
+lists tables of up to 255 each). ``SYLT`` times are in milliseconds.
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ from .model import Routine
 from .plan import Plan
 
 TOC_ID = "toc"
+TOC_ENTRIES = 255
+"""The most entries one table of contents holds (its count is one byte)."""
 LANGUAGE = "eng"
 COVER_SIZE = 1000
 """Pixels a side of the generated cover."""
@@ -129,8 +132,8 @@ def _ms(samples: int) -> int:
 # --- ID3 -----------------------------------------------------------------------------------------
 
 
-def write_id3(path: str | Path, tags: Tags) -> None:
-    """Write ``tags`` to the MP3 at ``path`` as its ID3v2.3 tag (replacing any tag it has)."""
+def id3_tag(tags: Tags) -> bytes:
+    """``tags`` as an ID3v2.3 tag, the bytes that open an MP3 file (no padding)."""
     from mutagen.id3 import (APIC, CHAP, COMM, CTOC, ID3, SYLT, TALB, TCON, TIT2, TPE1, TRCK, TXXX, TYER,
                              USLT, CTOCFlags)
 
@@ -151,6 +154,12 @@ def write_id3(path: str | Path, tags: Tags) -> None:
         id3.add(CHAP(element_id=element_id, start_time=chapter.start_ms, end_time=chapter.end_ms,
                      start_offset=0xFFFFFFFF, end_offset=0xFFFFFFFF,
                      sub_frames=[TIT2(encoding=3, text=chapter.title)]))
+    if len(ids) > TOC_ENTRIES:  # a table holds 255 entries: more chapters go in tables under the top one
+        parts = [ids[i: i + TOC_ENTRIES] for i in range(0, len(ids), TOC_ENTRIES)]
+        for n, part in enumerate(parts, 1):
+            id3.add(CTOC(element_id=f"{TOC_ID}{n}", flags=CTOCFlags.ORDERED, child_element_ids=part,
+                         sub_frames=[TIT2(encoding=3, text=f"{tags.title} ({n} of {len(parts)})")]))
+        ids = [f"{TOC_ID}{n}" for n in range(1, len(parts) + 1)]
     if ids:
         id3.add(CTOC(element_id=TOC_ID, flags=CTOCFlags.TOP_LEVEL | CTOCFlags.ORDERED,
                      child_element_ids=ids, sub_frames=[TIT2(encoding=3, text=tags.title)]))
@@ -160,11 +169,13 @@ def write_id3(path: str | Path, tags: Tags) -> None:
                      text=[(line.text, line.time_ms) for line in tags.lyrics]))
     if tags.cover is not None:
         id3.add(APIC(encoding=3, mime=tags.cover.mime, type=3, desc="Cover", data=tags.cover.data))
-    id3.save(path, v2_version=3, padding=lambda info: 0)
+    out = io.BytesIO()
+    id3.save(out, v2_version=3, padding=lambda info: 0)
+    return out.getvalue()
 
 
 def read_tags(path: str | Path) -> Tags:
-    """The tags of an MP3 as ``write_id3`` writes them (and as far as another tagger's go).
+    """The tags of an MP3 as ``id3_tag`` makes them (and as far as another tagger's go).
 
     Raises ``AudioError`` when the file has no ID3 tag.
     """
@@ -182,8 +193,19 @@ def read_tags(path: str | Path) -> Tags:
     comments = id3.getall("COMM")
     year = text("TDRC")  # mutagen reads v2.3's TYER as TDRC
     chaps = {f.element_id: f for f in id3.getall("CHAP")}
-    tocs = [f for f in id3.getall("CTOC") if f.flags & 1] or id3.getall("CTOC")
-    order = [i for i in tocs[0].child_element_ids if i in chaps] if tocs else sorted(
+    tables = {f.element_id: f for f in id3.getall("CTOC")}
+    tops = [f for f in tables.values() if f.flags & 1] or list(tables.values())
+
+    def chapters_in(table, seen: frozenset) -> list[str]:  # tables may hold tables (never themselves)
+        found = []
+        for i in table.child_element_ids:
+            if i in chaps:
+                found.append(i)
+            elif i in tables and i not in seen:
+                found += chapters_in(tables[i], seen | {i})
+        return found
+
+    order = chapters_in(tops[0], frozenset({tops[0].element_id})) if tops else sorted(
         chaps, key=lambda i: chaps[i].start_time)
     synced = id3.getall("SYLT")
     pictures = id3.getall("APIC")
