@@ -153,8 +153,21 @@ def test_generated_bed(name):
 
 @pytest.mark.parametrize("name, seed", [("noise", 1), ("drone", 0)])
 def test_generated_bed_is_deterministic(name, seed):
-    made_again = sounds._generated_bed.__wrapped__(name, seed)  # bypassing the cache
+    made_again = sounds._generated_bed.__wrapped__(name, seed, None)  # bypassing the cache
     assert np.array_equal(sounds.make_bed(name, seed=seed).loop, made_again.loop)
+
+
+def test_a_generated_bed_is_kept_in_the_cache_folder_and_made_again_when_damaged(tmp_path):
+    made = sounds.make_bed("noise", seed=3)
+    sounds._generated_bed.cache_clear()
+    assert np.array_equal(sounds.make_bed("noise", seed=3, cache_dir=tmp_path).loop, made.loop)
+    (kept,) = (tmp_path / "beds").glob("noise-3-*.npy")
+    sounds._generated_bed.cache_clear()
+    assert np.array_equal(sounds.make_bed("noise", seed=3, cache_dir=tmp_path).loop, made.loop)  # read back
+    kept.write_bytes(kept.read_bytes()[:1000])
+    sounds._generated_bed.cache_clear()
+    assert np.array_equal(sounds.make_bed("noise", seed=3, cache_dir=tmp_path).loop, made.loop)  # made again
+    assert kept.stat().st_size > 1000 and not list(tmp_path.rglob(".*.part"))
 
 
 def test_noise_seed_changes_the_noise():

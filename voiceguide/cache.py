@@ -82,7 +82,9 @@ class NarrationCache:
     """Narration clips by content key, under ``root/narration``."""
 
     def __init__(self, root: str | Path | None = None):
-        self.dir = Path(root if root is not None else default_dir()) / "narration"
+        self.root = Path(root if root is not None else default_dir())
+        """The cache folder (narration is kept in ``root/narration``; other things may share it)."""
+        self.dir = self.root / "narration"
 
     @staticmethod
     def key(**fields) -> str:

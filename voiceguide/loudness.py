@@ -311,11 +311,12 @@ def integrated_squares(squares: np.ndarray) -> float:
     return lufs(float(squares.mean()))
 
 
-def sounding_level(samples: np.ndarray, block_ms: float = 50.0, gate_lu: float = 20.0) -> float:
+def sounding_level(samples: np.ndarray, block_ms: float = 50.0, gate_lu: float = 20.0,
+                   squares: np.ndarray | None = None) -> float:
     """Loudness (LUFS) of a sound while it sounds: K-weighted 50 ms blocks within ``gate_lu`` of the
     loudest one. For ticks, chimes and beds, whose silences and decays should not pull a level down;
-    -inf for silence."""
-    squares = k_squares(samples)
+    -inf for silence. ``squares``: the samples' ``k_squares``, when they are known already."""
+    squares = k_squares(samples) if squares is None else squares
     block = max(1, int(RATE * block_ms / 1000.0))
     n = len(squares) // block
     if n == 0:
@@ -422,6 +423,17 @@ def peak_envelope(x: np.ndarray) -> np.ndarray:
             y = np.convolve(x[:, c], row, mode="valid")
             np.maximum(env, np.abs(y[1: m + 1]), out=env)
     return env
+
+
+def envelope_at(x: np.ndarray, at: np.ndarray) -> np.ndarray:
+    """``peak_envelope(x)[at]``, worked out at those samples only: for the few near a ceiling."""
+    x = np.asarray(x, dtype=np.float64)
+    at = np.asarray(at, dtype=np.intp)
+    out = magnitude(x[HALF + at])
+    reach = TAPS_PER_PHASE - np.arange(TAPS_PER_PHASE)  # the point after sample HALF + i uses x[i + reach]
+    for c in range(x.shape[1]):
+        np.maximum(out, np.abs(x[at[:, None] + reach, c] @ _PHASES.T).max(axis=1), out=out)
+    return out
 
 
 def hot_runs(mask: np.ndarray, block: int = PEAK_BLOCK) -> list[tuple[int, int]]:

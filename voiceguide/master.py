@@ -24,7 +24,7 @@ import numpy as np
 
 from . import loudness
 from .audio import RATE, db_to_gain
-from .loudness import HALF, Loudness, peak_envelope
+from .loudness import HALF, Loudness
 
 STEREO_TARGET = -16.0
 """LUFS for a stereo file (Apple Podcasts, AES TD1004)."""
@@ -164,6 +164,10 @@ def _then(items: Iterable, last: Callable[[], object]) -> Iterator:
     yield last()
 
 
+_NEAR = np.arange(-4, 5)
+"""Samples around one near the ceiling whose true peaks the limiter works out (``Limiter._limit``)."""
+
+
 class Limiter:
     """A look-ahead true-peak limiter: the output's 4x-oversampled peak stays under ``ceiling_db``.
 
@@ -219,10 +223,13 @@ class Limiter:
             loudest = float(magnitude[c: c + m].max())
             self._peak_out, self._sample_out = max(self._peak_out, loudest), max(self._sample_out, loudest)
             return x  # a view: the buffer is never written to once read
-        # peaks[i] (buffer index i + h): the true peak on [i + h, i + h + 1), where it can matter
+        # peaks[i] (buffer index i + h): the true peak on [i + h, i + h + 1), where it can matter:
+        # from a few samples before to a few after each one within SEARCH_DB of the ceiling
         peaks = magnitude[h: len(buf) - h].copy()
-        for a, b in loudness.hot_runs(peaks >= threshold):
-            peaks[a:b] = peak_envelope(buf[a: b + 2 * h])
+        hot = np.flatnonzero(peaks >= threshold)
+        if len(hot):
+            near = np.unique(np.clip((hot[:, None] + _NEAR).ravel(), 0, len(peaks) - 1))
+            peaks[near] = loudness.envelope_at(buf, near)
         over = np.flatnonzero(peaks > self.ceiling)
         if self._state == 0.0 and len(over) == 0:
             self._peak_out = max(self._peak_out, float(peaks[h: h + m].max()))

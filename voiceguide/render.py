@@ -164,6 +164,7 @@ def render(routine: Routine, out_dir: str | Path = OUTPUT_DIR, *, cache: Narrati
     them, mastered and encoded as it goes. Returns a ``MasteredRender``, whose ``report`` says what
     mastering found and did (``voiceguide inspect`` meters the file itself).
     """
+    cache = cache if cache is not None else NarrationCache()
     timeline, speech = plan_routine(routine, cache, progress)
     mastering = mastering if mastering is not None else routine_mastering(routine)
     channels = mp3.channels
@@ -172,7 +173,7 @@ def render(routine: Routine, out_dir: str | Path = OUTPUT_DIR, *, cache: Narrati
     with ThreadPoolExecutor(max_workers=3) as pool:  # side work, done while the session is set up
         codec = pool.submit(codec_gain, mp3)
         tags = pool.submit(session_tags, routine, timeline, cover=cover, year=year, track=track)
-        made_bed = pool.submit(_bed, routine)
+        made_bed = pool.submit(_bed, routine, cache)
         event_sounds = {kind: (sounds.load_sound(s.sound), s) for kind, s in routine.sounds.items()}
         bed = made_bed.result()
         bed_gain = BedGain(timeline, routine.background, bed.level) if bed is not None else None
@@ -249,8 +250,8 @@ def routine_mastering(routine: Routine) -> Mastering:
                      true_peak=TRUE_PEAK if routine.true_peak is None else routine.true_peak)
 
 
-def _bed(routine: Routine) -> sounds.Bed | None:
+def _bed(routine: Routine, cache: NarrationCache | None = None) -> sounds.Bed | None:
     """The routine's bed, looping between its loop points where it has them."""
     background = routine.background
-    return sounds.make_bed(background.bed, loop_start=background.loop_start or 0.0,
-                           loop_end=background.loop_end)
+    return sounds.make_bed(background.bed, loop_start=background.loop_start or 0.0, loop_end=background.loop_end,
+                           cache_dir=None if cache is None else cache.root)

@@ -12,12 +12,14 @@ Arrays handed out are read-only, so the cached built-ins cannot be corrupted by 
 from __future__ import annotations
 
 import functools
+import io
 import os
+from pathlib import Path
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import audio, loudness
+from . import audio, files, loudness
 from .audio import RATE
 from .errors import AudioError
 from .model import BUILTIN_BEDS, BUILTIN_SOUNDS
@@ -254,8 +256,8 @@ class Bed:
 
     @functools.cached_property
     def level(self) -> float:
-        """Its loudness while it sounds (``loudness.sounding_level``), measured once."""
-        return loudness.sounding_level(self.loop)
+        """Its loudness while it sounds (``loudness.sounding_level``, in its steady state), measured once."""
+        return loudness.sounding_level(self.loop, squares=np.diff(self.energy(2)))
 
     def energy(self, channels: int) -> np.ndarray:
         """The loop's K-weighted energy (summed over ``channels``: 2, or 1 for the mono downmix) in
@@ -289,7 +291,7 @@ class Bed:
 
 
 def make_bed(ref: str | os.PathLike[str], seed: int = 0, loop_start: float = 0.0,
-             loop_end: float | None = None) -> Bed | None:
+             loop_end: float | None = None, cache_dir: str | os.PathLike[str] | None = None) -> Bed | None:
     """The bed named ``ref`` (``noise``, ``drone``; ``None`` for ``none``), or one from a file.
 
     ``seed`` picks the random phases of the generated beds; the same seed gives the same samples.
@@ -299,10 +301,11 @@ def make_bed(ref: str | os.PathLike[str], seed: int = 0, loop_start: float = 0.0
     keeps its exact length (a musical loop stays in time); the seam is crossfaded with the audio
     just before ``loop_start`` (or just after ``loop_end``) where the file has it. Raises
     ``AudioError`` naming the path when the file is missing, unreadable, silent, or shorter than
-    its loop points.
+    its loop points. A generated bed is kept in ``cache_dir`` when given (making one takes a
+    quarter of a second), and in memory for the process.
     """
     if isinstance(ref, str) and ref in BUILTIN_BEDS:
-        return None if ref == "none" else _generated_bed(ref, seed)
+        return None if ref == "none" else _generated_bed(ref, seed, None if cache_dir is None else Path(cache_dir))
     samples = audio.decode_file(ref)
     if loop_start == 0.0 and loop_end is None:
         return Bed(_seamless(_trim_silence(samples, ref)))
@@ -317,11 +320,36 @@ def make_bed(ref: str | os.PathLike[str], seed: int = 0, loop_start: float = 0.0
     return Bed(_loop_region(samples, start, end))
 
 
+GENERATED_BEDS = 1
+"""The version of the generated beds: part of their name in a cache, so change it with them."""
+
+
 @functools.cache
-def _generated_bed(name: str, seed: int) -> Bed:
+def _generated_bed(name: str, seed: int, cache_dir: Path | None) -> Bed:
+    kept = None if cache_dir is None else cache_dir / "beds" / f"{name}-{seed}-v{GENERATED_BEDS}.npy"
+    if kept is not None:
+        try:
+            loop = np.load(kept, allow_pickle=False)
+            if loop.dtype == np.float32 and loop.shape == (audio.seconds_to_samples(BED_SECONDS), 2):
+                return Bed(loop)
+        except (OSError, ValueError, EOFError):
+            pass
     loop = _noise_loop(seed) if name == "noise" else _drone_loop(seed)
     gain = audio.db_to_gain(BED_LEVEL_DB - audio.level_db(loop))
-    return Bed((loop * gain).astype(np.float32))
+    bed = Bed((loop * gain).astype(np.float32))
+    if kept is not None:
+        try:
+            kept.parent.mkdir(parents=True, exist_ok=True)
+            files.atomic_write_bytes(kept, _npy(bed.loop))
+        except OSError:  # a read-only or full cache: make it again next time
+            pass
+    return bed
+
+
+def _npy(values: np.ndarray) -> bytes:
+    out = io.BytesIO()
+    np.save(out, values, allow_pickle=False)
+    return out.getvalue()
 
 
 def _noise_loop(seed: int) -> np.ndarray:
