@@ -11,6 +11,10 @@ a phase). Only blocks whose sample peak comes within ``TRUE_PEAK_SEARCH_DB`` of 
 peak found so far are oversampled, which keeps it cheap: intersample peaks of real audio exceed the
 sample peak by far less than that.
 
+Clips are measured without scipy: ``k_squares`` K-weights a whole clip by FFT (exact steady state
+for a loop), and ``Levels`` keeps what mixing needs of a clip (loudness, true peak, energy envelope),
+so ``from_energies`` gives a session's loudness from its parts without a pass over its samples.
+
 Channel weights are 1 for each channel (mono, stereo): a mono file is measured as one channel, the
 way ffmpeg's ``ebur128`` filter measures it.
 """

@@ -198,7 +198,7 @@ def _counted(chunks, total: int, progress: Progress, phase: str = "mixing"):
 def _ahead(items: Iterable, depth: int = 2) -> Iterator:
     """``items``, made by a thread of their own up to ``depth`` ahead of the one using them.
 
-    Mixing (numpy) and measuring (scipy) each let go of the GIL, so on two cores they overlap.
+    Mixing and limiting (numpy) each let go of the GIL, so on two cores they overlap.
     An error in the thread is raised here; stopping early stops the thread.
     """
     made: queue.Queue = queue.Queue(maxsize=depth)
