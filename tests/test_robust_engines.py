@@ -151,8 +151,9 @@ def test_a_build_reports_the_routine_whose_engine_hangs_and_builds_the_others(wo
         result = CliRunner().invoke(main, ["build", "--scripts", str(scripts), "--out", str(tmp_path / "out"),
                                            "--jobs", "1"])
     finally:
-        for engine in instances.values():
-            engine.close()
+        for pool in instances.values():
+            for engine in pool:
+                engine.close()
     assert result.exit_code == 1, result.output
     assert "1 built, 0 unchanged, 1 failed" in result.output
     assert "Failed: stuck\nscripted could not speak 'Now hang on.' (3 attempts): EngineError: scripted did not " \

@@ -706,7 +706,8 @@ def test_the_json_schema_describes_every_field() -> None:
     assert voice["additionalProperties"] is False
     assert voice["properties"]["rate"] == {
         "type": "number", "minimum": 60, "maximum": 400, "default": 150.0,
-        "description": "Words per minute, 60 to 400. Calm guidance sits around 140 to 160.",
+        "description": "Words a minute as a listener hears them (over each phrase, the pauses between "
+                       "its sentences included), 60 to 400. Calm guidance sits around 140 to 160.",
     }
     pause, repeat, include, step = schema["properties"]["steps"]["items"]["oneOf"]
     assert pause["required"] == ["pause"]

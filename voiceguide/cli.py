@@ -102,7 +102,7 @@ def render(routine, out_dir, engine, voice, rate, volume, bitrate, mono, loudnes
            scripts_dir, cache_dir):
     """Render ROUTINE (a name in scripts_yaml/ or a YAML file) to an MP3 (and its .lrc lyrics beside
     it) and print its path."""
-    loaded = lib.load(routine, scripts_dir, engine=engine, voice=voice, rate=rate, volume=volume)
+    loaded = lib.load(routine, scripts_dir, engine=engine, voice=voice, rate=rate, volume=volume, note=_note)
     targets = {k: v for k, v in (("loudness", loudness), ("true_peak", true_peak)) if v is not None}
     mastering = dataclasses.replace(lib.routine_mastering(loaded), **targets)
     with _Progress(loaded.id) as progress:
@@ -123,7 +123,7 @@ def render(routine, out_dir, engine, voice, rate, volume, bitrate, mono, loudnes
 @handle_errors
 def plan(routine, as_json, engine, voice, rate, volume, scripts_dir, cache_dir):
     """Show ROUTINE's timeline: every step and event, on the clock of the rendered file."""
-    loaded = lib.load(routine, scripts_dir, engine=engine, voice=voice, rate=rate, volume=volume)
+    loaded = lib.load(routine, scripts_dir, engine=engine, voice=voice, rate=rate, volume=volume, note=_note)
     with _Progress(loaded.id) as progress:
         timeline, _ = lib.plan_routine(loaded, NarrationCache(cache_dir), progress)
     if as_json:
@@ -179,6 +179,16 @@ def _event_lines(events):
             i += 1
 
 
+_noted: set[str] = set()
+
+
+def _note(message: str) -> None:
+    """A one-line note on stderr, once per run (``check`` of many routines says it once)."""
+    if message not in _noted:
+        _noted.add(message)
+        click.echo(f"Note: {message}", err=True)
+
+
 def _clock(samples: int) -> str:
     return _minutes(samples_to_ms(samples))
 
@@ -211,7 +221,7 @@ def check(routines, show_report, as_json, engine, voice, rate, volume, scripts_d
         result = {"routine": name, "ok": False, "problems": [], "steps": []}
         results.append(result)
         try:
-            loaded = lib.load(name, scripts_dir, engine=engine, voice=voice, rate=rate, volume=volume)
+            loaded = lib.load(name, scripts_dir, engine=engine, voice=voice, rate=rate, volume=volume, note=_note)
             with _Progress(loaded.id) as progress:
                 timeline, _ = lib.plan_routine(loaded, cache, progress)
         except VoiceguideError as exc:

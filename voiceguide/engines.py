@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import dataclasses
 import difflib
 import functools
 import hashlib
 import importlib.util
 import json
+import math
 import os
 import queue
 import subprocess
@@ -24,11 +26,12 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
+from collections.abc import Callable
 from typing import ClassVar
 
 import numpy as np
 
-from . import audio
+from . import audio, phrasing
 from .errors import EngineError, UsageError
 from .model import ENGINE_NAMES, Voice
 from .resample import resample
@@ -68,6 +71,17 @@ class Engine(ABC):
     def synthesize(self, text: str, voice: Voice) -> np.ndarray:
         """Speak ``text``; return mono float32 ``(samples, 1)`` at ``audio.RATE`` (may raise)."""
 
+    def synthesize_pieces(self, texts: list[str], voice: Voice) -> list[np.ndarray]:
+        """Speak each of ``texts`` (the sentences of one phrase) on its own; engines that can do
+        it in one go override this."""
+        return [self.synthesize(text, voice) for text in texts]
+
+    threads = 0
+    """CPU threads each of the engine's workers may use (0: its own choice); ``engine_pool`` sets it."""
+    rate_response = 1.0
+    """How a phrase's length follows the rate asked, as an exponent: 1 when twice the rate gives
+    half the length. ``speak`` starts its corrections from it."""
+
     def resolve_voice(self, wanted: str | None) -> str | None:
         """The id of the voice named ``wanted`` (an id, an id's last part, or a name); ``None`` stays."""
         if wanted is None:
@@ -91,20 +105,72 @@ class Engine(ABC):
 
 
 def speak(engine: Engine, text: str, voice: Voice) -> np.ndarray:
-    """Synthesize, trim and verify one narration clip, retrying a failure; raise ``EngineError``."""
+    """Speak one phrase as a listener should hear it: its words respelled (``voice.pronounce``),
+    each sentence synthesized, trimmed and verified, the sentences joined by exact silences, and
+    the whole at ``voice.rate`` words a minute (``phrasing``). A phrase of ``TIMED_WORDS`` words or
+    more that comes out more than ``RATE_TOLERANCE`` off its rate is spoken again at a corrected
+    rate (the same text and voice give the same tries, so a deterministic engine gives the same
+    clip). A failed synthesis is retried, then reported as ``EngineError``."""
+    parts = phrasing.pieces(phrasing.respell(text, voice.pronounce), voice)
+    goal = phrasing.speaking_seconds(text, voice, sum(pause for _, pause in parts))
+    timed = phrasing.word_count(text) >= TIMED_WORDS
+    rate = phrasing.word_count(text) * 60.0 / goal  # the pace the words themselves need
+    tries: list[tuple[float, float, list[np.ndarray]]] = []  # (log rate, log of length / goal, clips)
+    for _ in range(RATE_TRIES if timed else 1):
+        clips = _spoken_pieces(engine, [piece for piece, _ in parts], dataclasses.replace(voice, rate=rate))
+        error = math.log(sum(len(c) for c in clips) / audio.RATE / goal)
+        tries.append((math.log(rate), error, clips))
+        if abs(error) <= math.log1p(RATE_TOLERANCE):
+            break
+        rate = math.exp(_next_log_rate(tries, engine.rate_response))
+    best = min(tries, key=lambda t: abs(t[1]))
+    clips = best[2]
+    gaps = [np.zeros((audio.seconds_to_samples(pause), 1), np.float32) for _, pause in parts]
+    return np.concatenate([x for pair in zip(clips, gaps) for x in pair])
+
+
+TIMED_WORDS = 5
+"""Phrases this many words long or longer are held to their rate; shorter ones ("Halfway.") are
+spoken at the engine's corrected rate once, since a word or two has no steady pace."""
+RATE_TOLERANCE = 0.04
+"""How far (as a fraction) a phrase's length may be off its rate before it is spoken again."""
+RATE_TRIES = 4
+"""How many times at most a phrase is spoken to meet its rate (the closest one is kept)."""
+
+
+def _next_log_rate(tries: list[tuple[float, float, list]], response: float) -> float:
+    """The log rate to ask for next, from the tries so far (log rate, log of length / goal): after
+    one try, as if length went as ``rate ** -response``; then along the line through the last two
+    (engines respond in steps: Piper's durations are whole frames)."""
+    (x1, y1, _) = tries[-1]
+    slope = -response
+    if len(tries) > 1:
+        (x0, y0, _) = tries[-2]
+        if x1 != x0 and (y1 - y0) / (x1 - x0) < -0.1:
+            slope = (y1 - y0) / (x1 - x0)
+    step = -y1 / slope
+    return x1 + max(-0.4, min(0.4, step))  # at most half again or two thirds as fast per try
+
+
+def _spoken_pieces(engine: Engine, texts: list[str], voice: Voice) -> list[np.ndarray]:
+    """Each of ``texts`` spoken, trimmed and checked; a failure is retried, then raised."""
     problem = ""
     for _ in range(ATTEMPTS):
         try:
-            clip = trim_silence(engine.synthesize(text, voice))
+            clips = [trim_silence(clip) for clip in engine.synthesize_pieces(texts, voice)]
         except UsageError:
             raise
         except Exception as exc:  # noqa: BLE001 - an engine that crashes is retried, then reported
             problem = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
             continue
-        problem = implausible(clip, text, voice.rate)
+        if len(clips) != len(texts):
+            problem = f"the engine returned {len(clips)} clips for {len(texts)} sentences"
+            continue
+        problem = next((p for clip, piece in zip(clips, texts) if (p := implausible(clip, piece, voice.rate))), "")
         if not problem:
-            return clip
-    short = text if len(text) <= 60 else text[:57] + "..."
+            return clips
+    whole = " ".join(texts)
+    short = whole if len(whole) <= 60 else whole[:57] + "..."
     raise EngineError(f"{engine.name} could not speak {short!r} ({ATTEMPTS} attempts): {problem}")
 
 
@@ -143,15 +209,24 @@ class Pyttsx3Engine(Engine):
     TIMEOUT = 30.0
     """Seconds one utterance may take before the worker counts as hung and is replaced."""
 
+    WORKERS = 3
+    """How many worker processes (each with its own settings) are kept running: a phrase spoken
+    again at a corrected rate needs one of its own."""
+
     def __init__(self) -> None:
         self._voices: list[VoiceInfo] | None = None
-        self._worker: _Worker | None = None
+        self._workers: dict[str, _Worker] = {}
+        """By their settings, the most recently used last."""
 
     def _worker_for(self, settings: dict) -> _Worker:
-        if self._worker is None or self._worker.settings != settings:
-            self.close()
-            self._worker = _Worker("pyttsx3", "voiceguide.pyttsx3_worker", settings, self.TIMEOUT)
-        return self._worker
+        key = json.dumps(settings, sort_keys=True)
+        worker = self._workers.pop(key, None)
+        if worker is None:
+            worker = _Worker("pyttsx3", "voiceguide.pyttsx3_worker", settings, self.TIMEOUT)
+            while len(self._workers) >= self.WORKERS:
+                self._workers.pop(next(iter(self._workers))).close()
+        self._workers[key] = worker
+        return worker
 
     def version(self) -> str:
         parts = [f"pyttsx3-{_dist_version('pyttsx3')}", sys.platform]
@@ -161,7 +236,8 @@ class Pyttsx3Engine(Engine):
 
     def voices(self) -> list[VoiceInfo]:
         if self._voices is None:
-            worker = self._worker or self._worker_for({"voice": None, "rate": 150, "volume": 1.0})
+            worker = next(reversed(self._workers.values()), None) or \
+                self._worker_for({"voice": None, "rate": 150, "volume": 1.0})
             self._voices = [VoiceInfo(v["id"], v["name"], tuple(v["languages"]), v["gender"])
                             for v in worker.ask({"voices": True}, self.TIMEOUT)["voices"]]
         return self._voices
@@ -186,10 +262,9 @@ class Pyttsx3Engine(Engine):
             return _read_wav(path) if _is_riff(path) else audio.decode_file(path, channels=1)
 
     def close(self) -> None:
-        """Stop the worker process, if any."""
-        if self._worker is not None:
-            self._worker.close()
-            self._worker = None
+        """Stop the worker processes."""
+        while self._workers:
+            self._workers.popitem()[1].close()
 
 
 class _Worker:
@@ -327,7 +402,7 @@ class FakeEngine(Engine):
 def _hum(n: int, f0: float) -> np.ndarray:
     t = np.arange(n, dtype=np.float64) / audio.RATE
     tone = sum(np.sin(2 * np.pi * f0 * k * t) / k for k in (1, 2, 3, 4))
-    envelope = np.sin(np.pi * np.arange(n) / max(1, n - 1)) ** 0.5
+    envelope = np.clip(np.sin(np.pi * np.arange(n) / max(1, n - 1)), 0.0, 1.0) ** 0.5
     return (0.3 * tone * envelope).astype(np.float32)
 
 
@@ -372,17 +447,19 @@ class PiperEngine(Engine):
 
     A voice is a model file (``NAME.onnx`` beside ``NAME.onnx.json``), named by its path or by
     ``NAME``, found in ``voice_dirs()`` or in an installed voice package. Rate maps to Piper's length
-    scale against the voice's own measured pace; sentences get real pauses between them.
+    scale (``speak`` holds it to the rate by measurement).
 
-    Speech is made in a child process (``piper_worker``), one per voice model, which loads the model
-    once: a hang is bounded by a timeout (the worker is killed and another started), a crash ends
+    Speech is made in a child process (``piper_worker``), one per voice model (and one per engine
+    instance: ``engine_pool`` speaks a routine on all cores), which loads the model once: a hang is bounded by a timeout (the worker is killed and another started), a crash ends
     only the worker, and Piper's own espeak never shares a process with pyttsx3's espeak-ng (see
     ``pyttsx3_worker``).
     """
 
     name = "piper"
-    SENTENCE_PAUSE = 0.45
-    """Seconds of silence between sentences, at 150 words a minute (scaled with the rate)."""
+    rate_response = 0.6  # measured: length scale 0.8 -> 1.25 gives 0.89 -> 1.10 times the length
+    NOMINAL_WPM = 200.0
+    """About the pace of a Piper voice at length scale 1 (words a minute, pauses aside): the first
+    guess of the length scale for a rate, which ``speak`` then corrects by measurement."""
     TIMEOUT = 20.0
     """Seconds an utterance may take, with ``TIMEOUT_PER_CHARACTER`` more for each character of its
     text, before the worker counts as hung and is replaced (room for slow speech on a slow computer;
@@ -390,17 +467,14 @@ class PiperEngine(Engine):
     TIMEOUT_PER_CHARACTER = 0.2
     LOAD_TIMEOUT = 60.0
     """Seconds a worker may take to start and load its model."""
-    CALIBRATION = ("Place your fingertips just above your collarbones, and with the lightest touch, "
-                   "stroke slowly outward toward your shoulders, one stroke at a time.")
 
     def __init__(self) -> None:
-        self._workers: dict[Path, _Worker] = {}
-        self._native_wpm: dict[Path, float] = {}
+        self._workers: dict[tuple[Path, int], _Worker] = {}
 
     @staticmethod
     def available() -> bool:
-        """Whether piper-tts is installed (found, not imported: the workers import it)."""
-        return importlib.util.find_spec("piper") is not None
+        """Whether piper-tts and onnxruntime are installed (found, not imported: the workers import them)."""
+        return all(importlib.util.find_spec(name) is not None for name in ("piper", "onnxruntime"))
 
     def _require(self) -> None:
         if not self.available():
@@ -452,34 +526,29 @@ class PiperEngine(Engine):
             return Path(voice_id)
         return next(v.path for v in self.voices() if v.id == voice_id)
 
-    def _speak(self, model: Path, text: str, length_scale: float, volume: float,
-               pause: float) -> np.ndarray:
+    def _worker(self, model: Path) -> _Worker:
         self._require()
-        if model not in self._workers:
-            self._workers[model] = _Worker("piper", "voiceguide.piper_worker", {"model": str(model)},
-                                           self.LOAD_TIMEOUT)
-        request = {"text": text, "length_scale": length_scale, "volume": volume, "pause": pause}
-        with tempfile.TemporaryDirectory(prefix="voiceguide-tts-") as tmp:
-            request["path"] = str(Path(tmp) / "speech.npy")
-            reply = self._workers[model].ask(request, self.TIMEOUT + self.TIMEOUT_PER_CHARACTER * len(text))
-            speech = np.load(request["path"])
-        if speech.size == 0:
-            return np.zeros((0, 1), np.float32)
-        return resample(speech[:, None], reply["rate"], audio.RATE)
-
-    def native_wpm(self, model: Path) -> float:
-        """The voice's own pace in words a minute, measured once on a calibration sentence."""
-        if model not in self._native_wpm:
-            clip = trim_silence(self._speak(model, self.CALIBRATION, 1.0, 1.0, 0.0))
-            seconds = max(len(clip) / audio.RATE, 0.1)
-            self._native_wpm[model] = len(self.CALIBRATION.split()) * 60.0 / seconds
-        return self._native_wpm[model]
+        key = (model, self.threads)
+        if key not in self._workers:
+            self._workers[key] = _Worker("piper", "voiceguide.piper_worker",
+                                         {"model": str(model), "threads": self.threads}, self.LOAD_TIMEOUT)
+        return self._workers[key]
 
     def synthesize(self, text: str, voice: Voice) -> np.ndarray:
+        return self.synthesize_pieces([text], voice)[0]
+
+    def synthesize_pieces(self, texts: list[str], voice: Voice) -> list[np.ndarray]:
+        """All of ``texts`` in one request to the voice's worker, each spoken on its own."""
         model = self._model(voice)
-        length_scale = self.native_wpm(model) / voice.rate
-        pause = self.SENTENCE_PAUSE * 150.0 / voice.rate
-        return self._speak(model, text, length_scale, voice.volume, pause)
+        request = {"texts": texts, "length_scale": self.NOMINAL_WPM / voice.rate, "volume": voice.volume}
+        timeout = self.TIMEOUT + self.TIMEOUT_PER_CHARACTER * sum(len(t) for t in texts)
+        with tempfile.TemporaryDirectory(prefix="voiceguide-tts-") as tmp:
+            request["path"] = str(Path(tmp) / "speech.npz")
+            reply = self._worker(model).ask(request, timeout)
+            with np.load(request["path"]) as saved:
+                spoken = [saved[f"arr_{i}"] for i in range(len(texts))]
+        return [resample(s[:, None], reply["rate"], audio.RATE) if s.size else np.zeros((0, 1), np.float32)
+                for s in spoken]
 
     def close(self) -> None:
         """Stop the worker processes."""
@@ -491,29 +560,52 @@ ENGINES: dict[str, type[Engine]] = {cls.name: cls for cls in (Pyttsx3Engine, Pip
 AUTO = "auto"
 """Not an engine: the best one available (a Piper voice where one is installed, else pyttsx3)."""
 assert ("auto", *ENGINES) == ENGINE_NAMES, "model.ENGINE_NAMES must list 'auto' and the registered engines"
-_instances: dict[str, Engine] = {}
+_instances: dict[str, list[Engine]] = {}
 
 
-def resolve_engine(name: str, voice: str | None = None) -> str:
+def resolve_engine(name: str, voice: str | None = None, note: Callable[[str], None] | None = None) -> str:
     """The engine ``name`` stands for: itself, or for ``auto`` the best one available that has
-    ``voice`` (a Piper voice where one is installed, else pyttsx3)."""
+    ``voice`` (a Piper voice where one is installed, else pyttsx3, and then ``note`` is told why)."""
     if name != AUTO:
         get_engine(name)
         return name
     piper = get_engine("piper")
-    if piper.available():
+    if not piper.available():
+        why = "piper-tts or onnxruntime is not installed"
+    else:
         try:
             piper.resolve_voice(voice)
             return "piper"
-        except UsageError:
-            pass
+        except UsageError as exc:
+            why = str(exc)
+    if note is not None:
+        note(f"speaking with pyttsx3 (system voices), since no Piper voice can be used: {why}")
     return "pyttsx3"
 
 
 def get_engine(name: str) -> Engine:
     """The engine registered as ``name`` (one instance per process: its workers start once)."""
+    return engine_pool(name, 1)[0]
+
+
+def engine_pool(name: str, size: int) -> list[Engine]:
+    """``size`` instances of the engine ``name``, each with worker processes of its own, to speak
+    ``size`` phrases at once; the first is ``get_engine(name)``. Kept for the process, so workers
+    load their voices once. With more than one, each worker gets its share of the CPU's threads."""
     if name not in ENGINES:
         raise UsageError(f"unknown engine '{name}'; choose one of: {', '.join(ENGINE_NAMES)}")
-    if name not in _instances:
-        _instances[name] = ENGINES[name]()
-    return _instances[name]
+    pool = _instances.setdefault(name, [])
+    while len(pool) < size:
+        pool.append(ENGINES[name]())
+    if size > 1:
+        for engine in pool[:size]:
+            engine.threads = max(1, cpu_count() // size)
+    return pool[:size]
+
+
+def cpu_count() -> int:
+    """The CPUs this process may use."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1

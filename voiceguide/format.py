@@ -36,6 +36,7 @@ from .kinds import (
     OneOf,
     Phrase,
     RequiredUnless,
+    Respellings,
     Shorthand,
     FileRef,
     SoundRef,
@@ -201,8 +202,18 @@ VOICE = Mapping(
         Field("voice", Text(),
               "A voice id or name from `voiceguide voices`. Default: the engine's English voice."),
         Field("rate", Number(60, 400),
-              "Words per minute, 60 to 400. Calm guidance sits around 140 to 160.", default=Voice.rate),
+              "Words a minute as a listener hears them (over each phrase, the pauses between its "
+              "sentences included), 60 to 400. Calm guidance sits around 140 to 160.", default=Voice.rate),
         Field("volume", Number(0, 1), "Engine volume, 0 to 1.", default=Voice.volume),
+        Field("sentence_pause", Duration(at_least=0, at_most=5),
+              "Silence between the sentences of a phrase, exact for every engine.",
+              default=Voice.sentence_pause),
+        Field("comma_pause", Duration(at_least=0, at_most=5),
+              "Silence at each comma, semicolon and colon, for breath-length pauses (default: the "
+              "voice's own short pause)."),
+        Field("pronounce", Respellings(),
+              "Words and how the voice should say them, spelled as they sound: "
+              "{gua sha: gwah shah}. Added to the built-in ones (and to those in _defaults.yaml)."),
     ),
     build=into(Voice),
 )

@@ -160,6 +160,35 @@ class Text(Kind):
 
 
 @dataclass(frozen=True)
+class Respellings(Kind):
+    """Words and how to say them: a mapping of a word (or a few) to its respelling, both text.
+    Loads as ``((word, respelling), ...)``, on top of the inherited value (the library's defaults),
+    whose entries the file's own override."""
+
+    def load(self, node: yaml.Node, path: str, ctx: Context) -> Any:
+        if not isinstance(node, yaml.MappingNode):
+            return ctx.reject(node, path, f"expected a mapping of words to how they are said, got {describe(node, ctx)}")
+        inherited = ctx.inherited_value(path)
+        entries = dict(() if inherited is _MISSING else inherited)
+        ok = True
+        for key, value in node.value:
+            word = Text(collapse=True).load(key, path, ctx)
+            said = Text(collapse=True).load(value, join_path(path, str(key.value)), ctx)
+            if word is INVALID or said is INVALID:
+                ok = False
+            elif not all(c.isalpha() or c in " '’-" for c in word):
+                ctx.reject(key, join_path(path, word), "a word to respell has only letters, spaces, "
+                           "hyphens and apostrophes")
+                ok = False
+            else:
+                entries[word.lower()] = said
+        return tuple(sorted(entries.items())) if ok else INVALID
+
+    def schema(self) -> dict[str, Any]:
+        return {"type": "object", "additionalProperties": {"type": "string", "pattern": r"\S"}}
+
+
+@dataclass(frozen=True)
 class Choice(Kind):
     """One of a fixed set of names; ``noun`` names the set in messages (``unknown engine``)."""
 
@@ -343,6 +372,7 @@ class Duration(Kind):
     """
 
     at_least: float | None = None
+    at_most: float = MAX_DURATION
 
     def load(self, node: yaml.Node, path: str, ctx: Context) -> Any:
         seconds = self._seconds(node, path, ctx)
@@ -355,8 +385,9 @@ class Duration(Kind):
                 node, path,
                 f"must be at least {format_seconds(self.at_least)} seconds, got {format_seconds(seconds)}",
             )
-        if seconds > MAX_DURATION:
-            return ctx.reject(node, path, f"must be at most 24 hours, got {format_seconds(seconds)} seconds")
+        if seconds > self.at_most:
+            most = "24 hours" if self.at_most == MAX_DURATION else f"{format_seconds(self.at_most)} seconds"
+            return ctx.reject(node, path, f"must be at most {most}, got {format_seconds(seconds)} seconds")
         return float(seconds)
 
     @staticmethod
@@ -369,7 +400,7 @@ class Duration(Kind):
         return _number(node, path, ctx, _DURATION_EXAMPLES)
 
     def schema(self) -> dict[str, Any]:
-        number: dict[str, Any] = {"type": "number", "maximum": MAX_DURATION}
+        number: dict[str, Any] = {"type": "number", "maximum": self.at_most}
         if self.at_least is None:
             number["exclusiveMinimum"] = 0
         else:

@@ -66,9 +66,16 @@ class Voice:
     voice: str | None = None
     """The engine's voice id or name; ``None`` is the engine's default English voice."""
     rate: float = 150.0
-    """Words per minute. Calm guidance sits around 140 to 160."""
+    """Words a minute as a listener hears them: over each phrase from its first word to its last,
+    the pauses between its sentences included. Calm guidance sits around 140 to 160."""
     volume: float = 1.0
     """Engine volume, 0 to 1."""
+    sentence_pause: float = 0.7
+    """Seconds of silence between the sentences of a phrase, exact for every engine."""
+    comma_pause: float | None = None
+    """Seconds of silence at each comma (and semicolon and colon); ``None``: the voice's own."""
+    pronounce: tuple[tuple[str, str], ...] = ()
+    """Words (or word groups) and how to spell them for the voice, on top of ``phrasing.PRONOUNCE``."""
 
 
 @dataclass(frozen=True)

@@ -10,12 +10,12 @@ import dataclasses
 import queue
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 
 
-from . import engines, script, sounds
+from . import engines, phrasing, script, sounds
 from .cache import NarrationCache, Speech
 from .errors import Problem, ScriptError, UsageError
 from .export import Mp3Settings, codec_gain, write_mp3
@@ -23,7 +23,7 @@ from .files import safe_name
 from .loudness import from_energies
 from .master import TRUE_PEAK, Master, Mastering, Report
 from .mix import CHUNK, BedGain, energies, mix, place_events
-from .model import Routine
+from .model import Routine, Voice
 from .plan import Plan, plan, speedups
 from .tags import session_tags
 
@@ -63,16 +63,18 @@ def routine_files(scripts_dir: str | Path = SCRIPTS_DIR) -> list[Path]:
 
 
 def load(name: str | Path, scripts_dir: str | Path = SCRIPTS_DIR, *, engine: str | None = None,
-         voice: str | None = None, rate: float | None = None, volume: float | None = None) -> Routine:
+         voice: str | None = None, rate: float | None = None, volume: float | None = None,
+         note: Callable[[str], None] | None = None) -> Routine:
     """Load and validate a routine, with voice settings overridden where given, and its engine and
-    voice settled (``auto`` becomes the engine it stands for, no voice the engine's default)."""
+    voice settled (``auto`` becomes the engine it stands for, no voice the engine's default;
+    ``note`` is told when ``auto`` cannot have a Piper voice and falls back to pyttsx3)."""
     routine = script.load_routine(routine_path(name, scripts_dir))
     overrides = {k: v for k, v in (("engine", engine), ("voice", voice), ("rate", rate), ("volume", volume))
                  if v is not None}
     if "engine" in overrides and "voice" not in overrides:
         overrides["voice"] = None  # the routine's voice belongs to its own engine
     settled = dataclasses.replace(routine.voice, **overrides)
-    engine_name = engines.resolve_engine(settled.engine, settled.voice)
+    engine_name = engines.resolve_engine(settled.engine, settled.voice, note)
     try:
         voice_id = engines.get_engine(engine_name).resolve_voice(settled.voice)
     except UsageError as exc:
@@ -84,30 +86,67 @@ def load(name: str | Path, scripts_dir: str | Path = SCRIPTS_DIR, *, engine: str
 
 
 def narrate(routine: Routine, cache: NarrationCache | None = None, progress: Progress = _no_progress,
-            speeds: Mapping[str, float] | None = None) -> dict[str, Speech]:
+            speeds: Mapping[str, float] | None = None, workers: int | None = None) -> dict[str, Speech]:
     """Every phrase ``routine`` speaks, from the cache or spoken now (and then cached). Each is a
     ``Speech``: its length and levels, its samples read from the cache when they are wanted.
 
-    With ``speeds`` (phrase -> factor), only those phrases, each spoken that much faster.
+    With ``speeds`` (phrase -> factor), only those phrases, each spoken that much faster. Phrases
+    not in the cache are spoken ``workers`` at a time (default: one per CPU), each by an engine
+    instance with worker processes of its own (``engines.engine_pool``).
     """
-    engine = engines.get_engine(routine.voice.engine)
     cache = cache if cache is not None else NarrationCache()
-    voice_id = engine.resolve_voice(routine.voice.voice)
     texts = list(speeds) if speeds is not None else routine.texts()
-    spoken = {}
-    for done, text in enumerate(texts):
-        progress("speaking", done, len(texts))
+    spoken: dict[str, Speech] = {}
+    todo: list[tuple[str, Voice, str]] = []
+    for text in texts:
         voice = routine.voice
         if speeds is not None:
             voice = dataclasses.replace(voice, rate=voice.rate * speeds[text])
-        key = cache.key(engine=engine.name, version=engine.version(), voice=voice_id,
-                        rate=voice.rate, volume=voice.volume, text=text)
-        speech = cache.get(key)
-        if speech is None:
-            speech = cache.put(key, engines.speak(engine, text, voice))
-        spoken[text] = speech
-    progress("speaking", len(texts), len(texts))
-    return spoken
+        key = speech_key(text, voice)
+        if (speech := cache.get(key)) is not None:
+            spoken[text] = speech
+        else:
+            todo.append((text, voice, key))
+    progress("speaking", len(spoken), len(texts))
+    if todo:
+        size = max(1, min(workers or engines.cpu_count(), len(todo)))
+        idle: queue.SimpleQueue[engines.Engine] = queue.SimpleQueue()
+        for engine in engines.engine_pool(routine.voice.engine, size):
+            idle.put(engine)
+
+        def speak(text: str, voice: Voice, key: str) -> Speech:
+            engine = idle.get()
+            try:
+                return cache.put(key, engines.speak(engine, text, voice))
+            finally:
+                idle.put(engine)
+
+        pool = ThreadPoolExecutor(max_workers=size, thread_name_prefix="voiceguide-speak")
+        try:
+            jobs = {pool.submit(speak, *job): job[0] for job in todo}
+            for job in as_completed(jobs):
+                spoken[jobs[job]] = job.result()
+                progress("speaking", len(spoken), len(texts))
+        except BaseException:
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+        pool.shutdown()
+    return {text: spoken[text] for text in texts}
+
+
+SPEECH = 2
+"""The version of how ``engines.speak`` makes a phrase: part of every narration key, so change it
+when what speak makes changes."""
+
+
+def speech_key(text: str, voice: Voice) -> str:
+    """The narration cache's key for ``text`` spoken by ``voice`` (engine and voice settled):
+    everything that shapes the clip."""
+    engine = engines.get_engine(voice.engine)
+    return NarrationCache.key(engine=engine.name, version=engine.version(), speech=SPEECH,
+                              voice=engine.resolve_voice(voice.voice), rate=voice.rate, volume=voice.volume,
+                              sentence_pause=voice.sentence_pause, comma_pause=voice.comma_pause,
+                              said=phrasing.respell(text, voice.pronounce), text=text)
 
 
 SPEED_ROUNDS = 4
