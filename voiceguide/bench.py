@@ -67,8 +67,11 @@ def timed(fn, *args, **kwargs) -> tuple[float, object]:
 
 
 def child(code: str, *args: str) -> dict:
-    """Run ``code`` in a fresh Python (so peak memory is its own); it prints one JSON object."""
-    out = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, check=True)
+    """Run ``code`` in a fresh Python (so peak memory is its own); it prints one JSON object. A
+    child that fails stops the benchmark with its own error output."""
+    out = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True)
+    if out.returncode:
+        raise SystemExit(f"benchmark step failed (exit {out.returncode}): {' '.join(args)}\n{out.stderr.strip()}")
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -77,9 +80,10 @@ import json, sys, time
 from voiceguide import render as lib
 from voiceguide.bench import peak_rss_mb
 from voiceguide.cache import NarrationCache
-routine = lib.load(sys.argv[1])
+routine = lib.load(sys.argv[1], engine=sys.argv[4] if len(sys.argv) > 4 else None)
+workers = int(sys.argv[5]) if len(sys.argv) > 5 else None
 start = time.perf_counter()
-result = lib.render(routine, sys.argv[2], cache=NarrationCache(sys.argv[3]))
+result = lib.render(routine, sys.argv[2], cache=NarrationCache(sys.argv[3]), workers=workers)
 print(json.dumps({"seconds": time.perf_counter() - start, "samples": result.plan.length,
                   "max_rss_mb": peak_rss_mb()}))
 """
@@ -126,13 +130,24 @@ def encode_floor(mp3: Path, work: Path, at_once: int = 1) -> float:
     return seconds
 
 
-def synthesis_seconds(routine_file: Path, cache_dir: Path) -> float:
-    """Seconds to speak every narration of a routine into an empty cache, nothing else."""
-    from voiceguide import render as lib
-    from voiceguide.cache import NarrationCache
+SYNTH_IN_CHILD = """
+import json, sys, time
+from voiceguide import engines, render as lib
+from voiceguide.cache import NarrationCache
+routine = lib.load(sys.argv[1], engine=sys.argv[3] if len(sys.argv) > 3 else None)
+workers = int(sys.argv[4]) if len(sys.argv) > 4 else None
+engines.engine_pool(routine.voice.engine, workers or engines.cpu_count())  # as a render starts them
+start = time.perf_counter()
+lib.narrate(routine, NarrationCache(sys.argv[2]), workers=workers)
+print(json.dumps({"seconds": time.perf_counter() - start}))
+"""
 
-    seconds, _ = timed(lib.narrate, lib.load(routine_file), NarrationCache(cache_dir))
-    return seconds
+
+def synthesis_seconds(routine_file: Path, cache_dir: Path, engine: str | None = None) -> float:
+    """Seconds to speak every narration of a routine into an empty cache, nothing else (in a fresh
+    process, as a render's: its engine workers start and load their voices as a render's do)."""
+    args = [str(routine_file), str(cache_dir)] + ([engine] if engine else [])
+    return child(SYNTH_IN_CHILD, *args)["seconds"]
 
 
 def pydub_way(routine_file: Path, cache_dir: Path, out: Path) -> tuple[float, int]:
@@ -201,6 +216,7 @@ def main(argv: list[str] | None = None) -> int:
                         ratio <= 1.2 and big["max_rss_mb"] < 250,
                         f"{big['max_rss_mb']:.0f} MB / {cached['max_rss_mb']:.0f} MB"))
         rows += library_rows(work, cache, short)
+        rows += piper_rows(work, "morning" if options.quick else "lymphatic")
     print_table(rows)
     return 0 if all(r.ok for r in rows) else 1
 
@@ -241,6 +257,32 @@ def library_rows(work: Path, cache: Path, minutes: float) -> list[Row]:
     rows.append(Row("6b rebuild after one edit / one render", after_edit / single, "<= 1.2",
                     after_edit / single <= 1.2, f"{after_edit:.2f} s / {single:.2f} s"))
     return rows
+
+
+STARTER = Path(__file__).resolve().parent.parent / "scripts_yaml"
+"""The starter library, where voiceguide runs from its repository."""
+
+
+def piper_rows(work: Path, name: str) -> list[Row]:
+    """With the Piper voice, on a starter routine: 2p. a first render / (synthesis + floor); 7. a
+    first render speaking on every CPU / one speaking with a single synthesis worker."""
+    from voiceguide import engines
+
+    if not (STARTER / f"{name}.yaml").is_file() or not engines.PiperEngine.available():
+        print(f"(Piper rows skipped: no {STARTER / name}.yaml or no Piper)", file=sys.stderr)
+        return []
+    routine, out = STARTER / f"{name}.yaml", work / "piper-out"
+    synth = synthesis_seconds(routine, work / "piper-synth", "piper")
+    first = child(RENDER_IN_CHILD, str(routine), str(out), str(work / "piper-all"), "piper")
+    single = child(RENDER_IN_CHILD, str(routine), str(out), str(work / "piper-one"), "piper", "1")
+    floor = encode_floor(out / f"{name}.mp3", work)
+    ratio = first["seconds"] / (synth + floor)
+    cpus = engines.cpu_count()
+    return [Row(f"2p first render {name}, Piper / (synthesis + floor)", ratio, "<= 1.25", ratio <= 1.25,
+                f"{first['seconds']:.2f} s / ({synth:.2f} + {floor:.2f}) s"),
+            Row(f"7 first render {name}, Piper: {cpus} synthesis workers / 1", first["seconds"] / single["seconds"],
+                "<= 0.65", first["seconds"] / single["seconds"] <= 0.65,
+                f"{first['seconds']:.2f} s / {single['seconds']:.2f} s")]
 
 
 def print_table(rows: list[Row]) -> None:

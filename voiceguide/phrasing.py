@@ -18,14 +18,15 @@ from collections.abc import Iterable, Mapping
 from .model import Voice
 
 PRONOUNCE: dict[str, str] = {
-    "gua sha": "gwah shah",
-    "masseter": "mass seeter",
-    "lymph": "limf",
-    "lymphatic": "limfatic",
+    "masseter": "muh seeter",
+    "effleurage": "ef ler ahzh",
+    "decollete": "day coll tay",
+    "sternocleidomastoid": "sterno cly doh mastoid",
 }
-"""Respellings of words the routines repeat and voices stumble on, checked by listening (an
-offline transcriber hears the respelled word as the word). A routine's ``voice.pronounce`` adds to
-them or overrides them."""
+"""Respellings of the massage words the voices say wrong: checked against the phonemes espeak-ng
+gives them (Piper speaks espeak-ng's phonemes too), e.g. masseter as "MASS-eh-ter" where it is
+"muh-SEE-ter". The words the routines repeat most (tick, stroke, lymph, lymphatic, collarbones, gua
+sha) come out right as they are. A routine's ``voice.pronounce`` adds to these or overrides them."""
 
 MAX_SPEEDUP = 1.3
 """Pauses never make the words themselves faster than this many times ``voice.rate``: where a

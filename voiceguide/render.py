@@ -123,7 +123,8 @@ def narrate(routine: Routine, cache: NarrationCache | None = None, progress: Pro
 
         pool = ThreadPoolExecutor(max_workers=size, thread_name_prefix="voiceguide-speak")
         try:
-            jobs = {pool.submit(speak, *job): job[0] for job in todo}
+            longest_first = sorted(todo, key=lambda job: -len(job[0]))  # so no long phrase starts last
+            jobs = {pool.submit(speak, *job): job[0] for job in longest_first}
             for job in as_completed(jobs):
                 spoken[jobs[job]] = job.result()
                 progress("speaking", len(spoken), len(texts))
@@ -155,21 +156,21 @@ SPEED_ROUNDS = 4
 
 
 def plan_routine(routine: Routine, cache: NarrationCache | None = None,
-                 progress: Progress = _no_progress) -> tuple[Plan, dict[str, Speech]]:
-    """The routine's plan, and the narration it was made from.
+                 progress: Progress = _no_progress, workers: int | None = None) -> tuple[Plan, dict[str, Speech]]:
+    """The routine's plan, and the narration it was made from (``workers``: see ``narrate``).
 
     Narration of steps whose overflow policy is ``speed`` and that does not fit is spoken again,
     faster (up to the step's ``max_speed``), until it fits; the plan reports what still does not.
     """
     cache = cache if cache is not None else NarrationCache()
-    clips = narrate(routine, cache, progress)
+    clips = narrate(routine, cache, progress, workers=workers)
     speeds: dict[str, float] = {}
     for _ in range(SPEED_ROUNDS):
         wanted = speedups(routine, _lengths(clips), speeds)
         if not wanted:
             break
         speeds.update(wanted)
-        clips.update(narrate(routine, cache, progress, speeds=wanted))
+        clips.update(narrate(routine, cache, progress, speeds=wanted, workers=workers))
     return plan(routine, _lengths(clips), speeds), clips
 
 
@@ -189,13 +190,14 @@ class Rendered:
 def render(routine: Routine, out_dir: str | Path = OUTPUT_DIR, *, cache: NarrationCache | None = None,
            mp3: Mp3Settings = Mp3Settings(), mastering: Mastering | None = None,
            cover: str | Path | None = None, year: int | None = None, track: str | None = None,
-           progress: Progress = _no_progress, chunk: int = CHUNK) -> Rendered:
+           progress: Progress = _no_progress, chunk: int = CHUNK, workers: int | None = None) -> Rendered:
     """Render ``routine`` to ``out_dir/<id>.mp3``, with its lyrics in ``out_dir/<id>.lrc``.
 
     ``mastering`` sets the loudness and true-peak targets (default: the routine's, else -16 LUFS
     stereo or -19 mono, at most -1 dBTP); ``cover`` is an image for the cover art (default: the
     routine's, else one drawn with its title); ``year`` and ``track`` are written to the tags when
-    given; ``chunk`` is how many samples are mixed at a time (the output does not depend on it).
+    given; ``chunk`` is how many samples are mixed at a time (the output does not depend on it);
+    ``workers`` is how many phrases are spoken at once (default: one per CPU).
 
     One streaming pass: the mix's loudness is known beforehand from its parts' levels
     (``mix.energies``, within hundredths of a LU of metering the mix), which gives the mastering
@@ -204,7 +206,7 @@ def render(routine: Routine, out_dir: str | Path = OUTPUT_DIR, *, cache: Narrati
     mastering found and did (``voiceguide inspect`` meters the file itself).
     """
     cache = cache if cache is not None else NarrationCache()
-    timeline, speech = plan_routine(routine, cache, progress)
+    timeline, speech = plan_routine(routine, cache, progress, workers)
     mastering = mastering if mastering is not None else routine_mastering(routine)
     channels = mp3.channels
     if cover is None:
