@@ -18,7 +18,7 @@ import click
 
 from . import engines, render as lib, script
 from .audio import RATE, samples_to_ms
-from .cache import NarrationCache
+from .cache import SIZE_ENV, NarrationCache
 from .errors import ScriptError, VoiceguideError
 from .export import Mp3Settings
 from .plan import CUES
@@ -383,27 +383,42 @@ class _BuildDisplay:
 
 @main.group()
 def cache():
-    """Inspect or empty the narration cache."""
+    """Inspect or empty the cache: narration clips, what mastering derives from them, generated beds.
+
+    It holds at most VOICEGUIDE_CACHE_SIZE (default 1GB; e.g. 500MB, 2GiB, none), the clips used
+    least recently going first."""
 
 
 @cache.command(name="info")
 @cache_option
 @handle_errors
 def cache_info(cache_dir):
-    """Where the narration cache is, how many clips it holds and their size."""
+    """Where the cache is, what it holds and its size limit."""
     store = NarrationCache(cache_dir)
-    count, size = store.usage()
-    click.echo(f"{store.dir}\n{count} clips, {size / 1e6:.1f} MB")
+    contents = store.contents()
+    lines = [str(store.root), "{} clips, {}".format(contents["clip"][0], _mb(contents["clip"][1]))]
+    for what, label in (("derived", "derived from them"), ("bed", "beds"), ("old", "left by older versions")):
+        files, size = contents[what]
+        if files:
+            lines.append(f"{label}: {files} file{'s' * (files != 1)}, {_mb(size)}")
+    total = sum(size for _, size in contents.values())
+    limit = "no limit" if store.limit is None else f"limit {_mb(store.limit)}"
+    lines.append(f"total {_mb(total)} ({limit}; {SIZE_ENV} sets it)")
+    click.echo("\n".join(lines))
+
+
+def _mb(size: int) -> str:
+    return f"{size / 1e6:.1f} MB"
 
 
 @cache.command(name="clear")
 @cache_option
 @handle_errors
 def cache_clear(cache_dir):
-    """Delete every cached narration clip (they are spoken again when needed)."""
+    """Delete everything the cache keeps (narration is spoken again when needed)."""
     store = NarrationCache(cache_dir)
     count, size = store.clear()
-    click.echo(f"Removed {count} clips ({size / 1e6:.1f} MB) from {store.dir}")
+    click.echo(f"Removed {count} clips and what was kept with them ({_mb(size)}) from {store.root}")
 
 
 @main.command()
