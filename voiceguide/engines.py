@@ -178,6 +178,8 @@ def implausible(clip: np.ndarray, text: str, rate_wpm: float) -> str:
     """Why ``clip`` cannot be the speech of ``text`` at ``rate_wpm``, or ``""`` when it can."""
     if clip.size == 0:
         return "the engine produced no audio"
+    if not np.isfinite(clip).all():
+        return "the engine produced samples that are not numbers"
     seconds = len(clip) / audio.RATE
     expected = 60.0 * max(1, len(text.split())) / rate_wpm
     if seconds < 0.2 * expected:
