@@ -158,3 +158,25 @@ def test_pyttsx3_speaks_at_the_rate_asked(rate):
     clip = engines.speak(engine, LONG, Voice(engine="pyttsx3", voice=engine.default_voice(), rate=rate))
     heard = phrasing.word_count(LONG) * 60 / (len(clip) / RATE)
     assert abs(heard / rate - 1) <= 0.05
+
+
+@pytest.mark.parametrize("change", [0.9, 0.97, 1.04, 1.12])
+def test_stretch_keeps_the_pitch_and_the_level_and_makes_the_exact_length(change):
+    from voiceguide.stretch import stretch
+
+    t = np.arange(2 * RATE) / RATE
+    tone = (0.4 * np.sin(2 * np.pi * 220.0 * t) * np.minimum(1.0, 20 * t) * np.minimum(1.0, 20 * (2 - t)))
+    out = stretch(tone.astype(np.float32)[:, None], round(len(t) * change))[:, 0]
+    assert len(out) == round(len(t) * change)
+    spectrum = np.abs(np.fft.rfft(out * np.hanning(len(out))))
+    assert abs(np.argmax(spectrum) * RATE / len(out) - 220.0) < 2.0  # the same pitch
+    middle = out[len(out) // 4: 3 * len(out) // 4]
+    assert abs(np.sqrt(np.mean(middle ** 2)) / (0.4 / np.sqrt(2)) - 1) < 0.05  # no dips where grains meet
+    assert np.max(np.abs(np.diff(out))) < 2 * 2 * np.pi * 220.0 / RATE * 0.4  # no clicks
+
+
+def test_stretch_leaves_a_clip_of_the_right_length_alone():
+    from voiceguide.stretch import stretch
+
+    clip = np.random.default_rng(3).standard_normal((5000, 1)).astype(np.float32)
+    assert np.array_equal(stretch(clip, 5000), clip)

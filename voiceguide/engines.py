@@ -31,7 +31,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from . import audio, phrasing
+from . import audio, phrasing, stretch
 from .errors import EngineError, UsageError
 from .model import ENGINE_NAMES, Voice
 from .resample import resample
@@ -81,6 +81,9 @@ class Engine(ABC):
     rate_response = 1.0
     """How a phrase's length follows the rate asked, as an exponent: 1 when twice the rate gives
     half the length. ``speak`` starts its corrections from it."""
+    pace = 1.0
+    """How much faster than the rate asked the engine speaks a phrase of average words: ``speak``
+    asks for its first try that much slower."""
 
     def resolve_voice(self, wanted: str | None) -> str | None:
         """The id of the voice named ``wanted`` (an id, an id's last part, or a name); ``None`` stays."""
@@ -108,23 +111,28 @@ def speak(engine: Engine, text: str, voice: Voice) -> np.ndarray:
     """Speak one phrase as a listener should hear it: its words respelled (``voice.pronounce``),
     each sentence synthesized, trimmed and verified, the sentences joined by exact silences, and
     the whole at ``voice.rate`` words a minute (``phrasing``). A phrase of ``TIMED_WORDS`` words or
-    more that comes out more than ``RATE_TOLERANCE`` off its rate is spoken again at a corrected
-    rate (the same text and voice give the same tries, so a deterministic engine gives the same
-    clip). A failed synthesis is retried, then reported as ``EngineError``."""
+    more is held to its rate: spoken again at a corrected rate while it is more than
+    ``stretch.MAX_CHANGE`` off, then stretched or squeezed the last few percent at its own pitch
+    (the same text and voice give the same tries, so a deterministic engine gives the same clip).
+    A failed synthesis is retried, then reported as ``EngineError``."""
     parts = phrasing.pieces(phrasing.respell(text, voice.pronounce), voice)
-    goal = phrasing.speaking_seconds(text, voice, sum(pause for _, pause in parts))
+    goal = phrasing.expected_seconds(text, voice) - sum(pause for _, pause in parts)  # the words alone
     timed = phrasing.word_count(text) >= TIMED_WORDS
-    rate = phrasing.word_count(text) * 60.0 / goal  # the pace the words themselves need
+    rate = phrasing.word_count(text) * 60.0 / goal  # the pace to ask for
+    if timed:
+        rate *= phrasing.word_weight(text) / engine.pace
     tries: list[tuple[float, float, list[np.ndarray]]] = []  # (log rate, log of length / goal, clips)
     for _ in range(RATE_TRIES if timed else 1):
         clips = _spoken_pieces(engine, [piece for piece, _ in parts], dataclasses.replace(voice, rate=rate))
         error = math.log(sum(len(c) for c in clips) / audio.RATE / goal)
         tries.append((math.log(rate), error, clips))
-        if abs(error) <= math.log1p(RATE_TOLERANCE):
+        if abs(error) <= math.log1p(stretch.MAX_CHANGE):
             break
         rate = math.exp(_next_log_rate(tries, engine.rate_response))
-    best = min(tries, key=lambda t: abs(t[1]))
-    clips = best[2]
+    _, error, clips = min(tries, key=lambda t: abs(t[1]))
+    if timed and math.log1p(RATE_TOLERANCE) < abs(error) <= math.log1p(stretch.MAX_CHANGE):
+        scale = math.exp(-error)  # the last few percent: each sentence stretched, its pitch kept
+        clips = [stretch.stretch(c, round(len(c) * scale)) for c in clips]
     gaps = [np.zeros((audio.seconds_to_samples(pause), 1), np.float32) for _, pause in parts]
     return np.concatenate([x for pair in zip(clips, gaps) for x in pair])
 
@@ -132,8 +140,8 @@ def speak(engine: Engine, text: str, voice: Voice) -> np.ndarray:
 TIMED_WORDS = 5
 """Phrases this many words long or longer are held to their rate; shorter ones ("Halfway.") are
 spoken at the engine's corrected rate once, since a word or two has no steady pace."""
-RATE_TOLERANCE = 0.04
-"""How far (as a fraction) a phrase's length may be off its rate before it is spoken again."""
+RATE_TOLERANCE = 0.01
+"""How far (as a fraction) a phrase's length may be off its rate and be left as it is."""
 RATE_TRIES = 4
 """How many times at most a phrase is spoken to meet its rate (the closest one is kept)."""
 
@@ -149,7 +157,7 @@ def _next_log_rate(tries: list[tuple[float, float, list]], response: float) -> f
         if x1 != x0 and (y1 - y0) / (x1 - x0) < -0.1:
             slope = (y1 - y0) / (x1 - x0)
     step = -y1 / slope
-    return x1 + max(-0.4, min(0.4, step))  # at most half again or two thirds as fast per try
+    return x1 + max(-0.7, min(0.7, step))  # at most twice or half as fast per try
 
 
 def _spoken_pieces(engine: Engine, texts: list[str], voice: Voice) -> list[np.ndarray]:
@@ -208,6 +216,7 @@ class Pyttsx3Engine(Engine):
     """
 
     name = "pyttsx3"
+    pace = 1.2  # measured: espeak-ng's phrases come out about 0.83 of the length their rate says
     TIMEOUT = 30.0
     """Seconds one utterance may take before the worker counts as hung and is replaced."""
 
@@ -458,8 +467,8 @@ class PiperEngine(Engine):
     """
 
     name = "piper"
-    rate_response = 0.6  # measured: length scale 0.8 -> 1.25 gives 0.89 -> 1.10 times the length
-    NOMINAL_WPM = 200.0
+    rate_response = 0.8  # measured: from 0.6 (long phrases near length scale 1) to 1 (short, slow ones)
+    NOMINAL_WPM = 225.0
     """About the pace of a Piper voice at length scale 1 (words a minute, pauses aside): the first
     guess of the length scale for a rate, which ``speak`` then corrects by measurement."""
     TIMEOUT = 20.0
