@@ -4,7 +4,9 @@ Levels are loudness (BS.1770 K-weighted, in LUFS as the stereo mix measures them
 clip is leveled to ``VOICE_LOUDNESS`` (and, once mastering knows its gain, its peaks held under the
 limit that leaves them: ``master.level_voice``), so sentences, voices and engines sit at one level;
 ticks, chimes, tones and the bed are set in dB relative to the voice by their loudness while they
-sound (``loudness.sounding_level``).
+sound (``loudness.sounding_level``). The breath tones are made as long as their phases
+(``tones``); a step's opening chime fades out before its words; after the last words the bed stays
+down and fades from there.
 
 Work is linear in the session's length: each chunk adds only the clips that overlap it, and the
 bed's gain (fades, and ducking under the voice taken straight from the timeline) is evaluated per

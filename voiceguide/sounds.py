@@ -112,7 +112,8 @@ def _bell() -> np.ndarray:
 
 
 def _rise() -> np.ndarray:
-    """"Breathe in": a soft tone gliding up a fourth, 330 to 440 Hz, in 0.9 s."""
+    """"Breathe in": a soft tone gliding up a fourth, 330 to 440 Hz, in 0.9 s. (On an inhale or
+    exhale the mixer plays a tone as long as the phase instead: ``tones``.)"""
     return _glide(330.0, 440.0)
 
 
