@@ -3,7 +3,9 @@ decoded from the MP3 and measured against the plan, as a listener with eyes clos
 
 from __future__ import annotations
 
+import dataclasses
 import wave
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -204,3 +206,40 @@ def test_the_bed_fades_out_from_its_level_under_the_last_words_and_never_swells(
     after = [lock_in(audio, t, t + WINDOW) for t in range(last.end, result.plan.length - WINDOW, WINDOW // 2)]
     assert max(after) <= under * 10.0 ** (0.2 / 20.0)  # never above it (0.2 dB for the codec)
     assert after[-1] <= 0.1 * under  # and faded out
+
+
+# --- the starter library -------------------------------------------------------------------------
+
+SCRIPTS = Path(__file__).resolve().parent.parent / "scripts_yaml"
+STARTERS = [p.stem for p in lib.routine_files(SCRIPTS)]
+
+
+@pytest.mark.parametrize("name", STARTERS)
+def test_starter_routines_breath_tones_over_the_bed_and_quiet_before_the_words(name, tmp_path):
+    """Each starter routine twice, with the fake voice: as it is, and without its breath tones and
+    step chimes. The difference is those sounds alone (the voice and the bed cancel), measured in
+    the phases and lead-ins, against the second render's bed and the first's voice."""
+    routine = lib.load(SCRIPTS / f"{name}.yaml", engine="fake")
+    quiet = {kind: dataclasses.replace(sound, sound="none") for kind, sound in routine.sounds.items()
+             if kind in ("inhale", "exhale", "chime", "switch")}
+    cache = NarrationCache(tmp_path / "cache")
+    full = lib.render(routine, tmp_path / "full", cache=cache)
+    rest = lib.render(dataclasses.replace(routine, sounds={**routine.sounds, **quiet}), tmp_path / "rest", cache=cache)
+    heard, others = decode_file(full.path), decode_file(rest.path) * np.float32(
+        10.0 ** ((full.report.gain_db - rest.report.gain_db) / 20.0))
+    speech = full.plan.speech()
+    for phase in phases(full.plan, *TONES):
+        starts = np.arange(phase.start, phase.end - WINDOW + 1, WINDOW)
+        free = np.array([not any(e.start < t + WINDOW and t < e.end for e in speech) for t in starts])
+        assert free.mean() >= 0.5  # the measure below sees most of the phase
+        under = band_energy(others, phase.start, phase.end)[free]
+        tone = band_energy(heard, phase.start, phase.end)[free] - under
+        assert np.mean(tone >= 2.0 * under) >= 0.8, (phase.kind, phase.start / RATE)
+    voice = voice_loudness(full, heard)
+    sounds_alone = heard - others
+    opened = [s for s in full.plan.steps if any(e.kind in ("chime", "switch") for e in s.events)
+              and any(e.kind == "speech" for e in s.events)]
+    assert opened
+    for step in opened:
+        first = next(e for e in step.events if e.kind == "speech").start
+        assert voice - integrated(sounds_alone[first - int(0.4 * RATE): first]) >= 25.0, step.title
