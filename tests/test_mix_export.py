@@ -103,7 +103,7 @@ def test_sounds_sit_at_their_level_below_the_voice():
 
 def test_bed_ducks_under_speech_and_fades_in_and_out():
     length = 30 * RATE
-    plan = one_step_plan(length, [Event("speech", 10 * RATE, 14 * RATE, "x")])
+    plan = one_step_plan(length, [Event("speech", 10 * RATE, 14 * RATE, "x"), Event("speech", 20 * RATE, 21 * RATE, "y")])
     bed = make_bed("noise")
 
     def bed_mix(duck):
@@ -121,8 +121,19 @@ def test_bed_ducks_under_speech_and_fades_in_and_out():
     assert 1 < depth(9.85, 10) < 11  # on the way down
     assert 1 < depth(14, 14.5) < 11  # on the way back up
     assert depth(14.5, 16) == pytest.approx(0, abs=0.05)  # up again 500 ms after
+    assert depth(21, 25) == pytest.approx(12, abs=0.05)  # after the last words it stays down, until the fade
     assert np.abs(out[:100]).max() < 1e-4  # fades in from silence
     assert np.abs(out[-100:]).max() < 1e-4  # and out to silence
+
+
+def test_after_the_last_words_the_bed_only_goes_down():
+    plan = one_step_plan(20 * RATE, [Event("speech", 2 * RATE, 5 * RATE, "a"), Event("speech", 9 * RATE, 10 * RATE, "b")])
+    gain = BedGain(plan, Background(level=-24, duck=10, fade_in=0, fade_out=4), -30.0)
+    under = gain(int(9.5 * RATE), 1)[0, 0]
+    after = gain(10 * RATE, 10 * RATE)[:, 0]
+    assert after[0] == pytest.approx(under)
+    assert np.all(np.diff(after) <= 0) and after[-1] < 1e-3 * under
+    assert gain(int(15.9 * RATE), 1)[0, 0] == pytest.approx(under)  # held until the fade-out's last 4 s
 
 
 def test_bed_stays_down_through_short_gaps_and_rises_in_long_ones():

@@ -606,6 +606,24 @@ def test_engines(tmp_path: Path) -> None:
         """) == ["3:17: voice.engine: unknown engine 'pyttsx'; choose one of: auto, pyttsx3, piper, fake; did you mean 'pyttsx3'?"]
 
 
+def test_hold_tone(tmp_path: Path) -> None:
+    routine = load_routine(write(tmp_path, """\
+        title: T
+        description: D
+        steps:
+          - {title: A, breath: {inhale: 4, hold: 2, exhale: 6, cycles: 1, hold_tone: steady}}
+          - {title: B, breath: {inhale: 4, hold: 2, exhale: 6, cycles: 1}}
+        """))
+    assert [step.breath.hold_tone for step in routine.steps] == ["steady", "silent"]
+    assert problems_in(tmp_path, """\
+        title: T
+        description: D
+        steps:
+          - {title: A, breath: {inhale: 4, exhale: 6, cycles: 1, hold_tone: stedy}}
+        """) == ["4:69: steps[0].breath.hold_tone: unknown hold tone 'stedy'; choose one of: silent, steady; "
+                 "did you mean 'steady'?"]
+
+
 def test_missing_sound_and_bed_files(tmp_path: Path) -> None:
     assert problems_in(tmp_path, """\
         title: T

@@ -52,6 +52,7 @@ from .model import (
     DEFAULT_SOUND_LEVELS,
     DEFAULT_SOUNDS,
     ENGINE_NAMES,
+    HOLD_TONES,
     OVERFLOW_POLICIES,
     PACES,
     Background,
@@ -364,6 +365,9 @@ BREATH = Mapping(
         Field("hold_out", Duration(at_least=0), "Hold after the exhale.", default=Breath.hold_out),
         Field("cycles", Integer(1),
               "How many breath cycles. Default: as many whole cycles as fit in the step's duration."),
+        Field("hold_tone", Choice("hold tone", HOLD_TONES),
+              "The breath tone while the breath is held: silent (it stops with the inhale or exhale) "
+              "or steady (it holds still at the pitch it reached).", default=Breath.hold_tone),
         Field("words", OneOf("true, false, or a mapping of words for inhale, hold, exhale and hold_out",
                              (Form(is_bool, _DefaultWords()), Form(is_mapping, WORDS))),
               "Words spoken as each phase starts, besides the tones: true for Breathe in, Hold, "

@@ -4,7 +4,9 @@ Levels are loudness (BS.1770 K-weighted, in LUFS as the stereo mix measures them
 clip is leveled to ``VOICE_LOUDNESS`` (and, once mastering knows its gain, its peaks held under the
 limit that leaves them: ``master.level_voice``), so sentences, voices and engines sit at one level;
 ticks, chimes, tones and the bed are set in dB relative to the voice by their loudness while they
-sound (``loudness.sounding_level``).
+sound (``loudness.sounding_level``). The breath tones are made as long as their phases
+(``tones``); a step's opening chime fades out before its words; after the last words the bed stays
+down and fades from there.
 
 Work is linear in the session's length: each chunk adds only the clips that overlap it, and the
 bed's gain (fades, and ducking under the voice taken straight from the timeline) is evaluated per
@@ -22,6 +24,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from . import tones
 from .audio import RATE, db_to_gain, edge_fade, seconds_to_samples
 from .cache import Speech
 from .loudness import ENERGY_STEP, SUB_BLOCK, energy_envelope, sounding_level
@@ -46,6 +49,14 @@ CLIP_FADE_MS = 5.0
 """Fade at both ends of every narration clip."""
 SESSION_FADE_MS = 10.0
 """Fade at the session's very start and end, whatever plays there."""
+OPENINGS = ("chime", "switch")
+"""The sounds that open a step; each fades out before the step's words begin (its event's end)."""
+OPENING_CLEAR = 0.25
+"""Seconds of quiet an opening sound leaves before the words."""
+OPENING_FADE = 0.6
+"""Seconds an opening sound that would ring on into the words takes to fade out."""
+OPENING_LEAST = 0.3
+"""Seconds an opening sound plays at the least, however short the lead-in."""
 GAIN_STEP = 64
 """The bed's gain is computed every this many samples and interpolated in between."""
 
@@ -82,32 +93,68 @@ def place_events(plan: Plan, speech: Mapping[str, Speech | np.ndarray],
     Narration clips (mono) are leveled to ``VOICE_LOUDNESS`` and faded at both ends; with
     ``voice_peak`` (dBTP), a clip whose peaks the plain gain would put above it is peak-limited to
     it instead, its loudness kept (``master.level_voice``). Each sound gets the gain that puts it
-    at its level below the voice. ``channels`` is the output's (it decides how energies add up).
+    at its level below the voice; a step's opening sound (``OPENINGS``) fades out before its words;
+    the breath tones last their phases (``tones``). ``channels`` is the output's (it decides how
+    energies add up).
     """
     voices = {text: _voice(speech[text], voice_peak, channels) for text in {e.text for e in plan.speech()}}
-    ready: dict[str, tuple[float, np.ndarray, Callable[[], np.ndarray]] | None] = {}
+    sound_of = {kind: sound for kind, (_, sound) in sounds.items()}
+    ready: dict[tuple[str, int], tuple[float, np.ndarray, Callable[[], np.ndarray], int] | None] = {}
 
-    def sound(kind: str):
-        if kind not in ready:
+    def sound(kind: str, room: int):
+        key = (kind, room)
+        if key not in ready:
             clip, level = sounds[kind]
-            loudness = sounding_level(clip)
+            loudness = sounding_level(clip)  # of the whole sound, however much of it plays
             if not len(clip) or loudness == float("-inf"):
-                ready[kind] = None
+                ready[key] = None
             else:
+                clip = _cleared(clip, room)
                 gain = db_to_gain(VOICE_LOUDNESS + level.level - loudness)
                 heard = clip if channels == 2 else clip.mean(axis=1, keepdims=True)
                 made = np.asarray(clip * np.float32(gain), np.float32)
-                ready[kind] = (gain, energy_envelope(heard), lambda: made)
-        return ready[kind]
+                ready[key] = (gain, energy_envelope(heard), lambda: made, len(made))
+        return ready[key]
 
-    placed = []
+    placed = _breath_tones(plan, sound_of, channels)
     for event in plan.events():
         if event.kind == "speech":
             gain, energy, make, length = voices[event.text]
             placed.append(Placed(event.start, length, gain, energy, make))
-        elif event.kind in sounds and (made := sound(event.kind)) is not None:
-            placed.append(Placed(event.start, len(sounds[event.kind][0]), *made))
+        elif event.kind in sounds and not tones.lasts_its_phase(event.kind, sound_of[event.kind]):
+            room = event.end - event.start if event.kind in OPENINGS else -1
+            if (made := sound(event.kind, room)) is not None:
+                gain, energy, make, length = made
+                placed.append(Placed(event.start, length, gain, energy, make))
     placed.sort(key=lambda p: p.start)
+    return placed
+
+
+def _cleared(clip: np.ndarray, room: int) -> np.ndarray:
+    """``clip``, faded out so it is silent ``OPENING_CLEAR`` s before ``room`` samples have passed
+    (but sounds at least ``OPENING_LEAST`` s); as it is when it ends by then, or ``room`` is -1."""
+    keep = max(room - seconds_to_samples(OPENING_CLEAR), seconds_to_samples(OPENING_LEAST))
+    if room < 0 or len(clip) <= keep:
+        return clip
+    out = np.array(clip[:keep], dtype=np.float32)
+    fade = min(seconds_to_samples(OPENING_FADE), keep // 2)
+    out[keep - fade:] *= (0.5 + 0.5 * np.cos(np.linspace(0.0, np.pi, fade, dtype=np.float32)))[:, None]
+    return out
+
+
+def _breath_tones(plan: Plan, sounds: Mapping[str, Sound], channels: int) -> list[Placed]:
+    """The breath tones (``tones.breath_tones``), each made when the mix reaches it."""
+    placed = []
+    shared: dict[tuple, np.ndarray] = {}
+    for tone in tones.breath_tones(plan.events(), sounds):
+        gain = db_to_gain(VOICE_LOUDNESS + tone.level - tones.loudness())
+        if tone.shape not in shared:  # one channel's energy, heard in both channels or in the downmix
+            shared[tone.shape] = tones.energy(*tone.shape) * np.float32(2.0 if channels == 2 else 1.0)
+
+        def make(shape=tone.shape, gain=gain) -> np.ndarray:
+            return np.repeat((tones.samples(*shape) * np.float32(gain))[:, None], 2, axis=1)
+
+        placed.append(Placed(tone.start, tone.length, gain, shared[tone.shape], make))
     return placed
 
 
@@ -140,7 +187,8 @@ class BedGain:
 
     ``bed_level`` is the bed's own loudness while it sounds (``loudness.sounding_level``). Under
     speech the bed goes down by the routine's ``duck``, or further if that leaves it less than
-    ``SPEECH_CLEARANCE`` dB below the voice.
+    ``SPEECH_CLEARANCE`` dB below the voice. After the last words it stays at the level it had
+    under them, and fades out from there.
     """
 
     def __init__(self, plan: Plan, background: Background, bed_level: float):
@@ -191,6 +239,8 @@ def _duck_breakpoints(speech: list[tuple[int, int]]) -> tuple[np.ndarray, np.nda
     for a, b in merged:
         xs += [a - seconds_to_samples(DUCK_ATTACK), a, b, b + seconds_to_samples(DUCK_RELEASE)]
         ys += [0.0, 1.0, 1.0, 0.0]
+    if merged:  # after the last words the bed stays down: it fades out from there, never swelling first
+        xs, ys = xs[:-1], ys[:-1]
     return np.array(xs, dtype=np.float64), np.array(ys)
 
 

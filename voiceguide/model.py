@@ -47,6 +47,9 @@ DEFAULT_SOUND_LEVELS = {
     "end": -12.0,
     "finish": -10.0,
 }
+#: What the breath tone does while the breath is held: ``silent`` (it stops at the end of the inhale
+#: or exhale) or ``steady`` (it holds still, at the pitch it reached).
+HOLD_TONES = ("silent", "steady")
 #: The sounds every routine has, whether it uses them or not.
 CORE_SOUNDS = ("tick", "chime", "inhale", "exhale")
 #: What a step may do when its narration does not fit (see ``Overflow``).
@@ -162,6 +165,9 @@ class Breath:
     hold_out: float = 0.0
     cycles: int | None = None
     """How many cycles; ``None`` means as many whole cycles as fit in the step's duration."""
+    hold_tone: str = "silent"
+    """The breath tone during a hold (``HOLD_TONES``): ``silent``, or ``steady`` at the pitch the
+    tone before it reached."""
     words: BreathWords | None = None
     """Spoken phase cues, besides the inhale and exhale tones."""
 

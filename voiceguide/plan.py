@@ -53,7 +53,8 @@ class Event:
     stroke, lasting until the next), ``chime`` (a new step; lasts its lead-in), ``switch`` (a later
     side begins), ``inhale``, ``hold``, ``exhale``, ``countdown`` (one count, lasting until the
     next), ``halfway``, ``end`` (a step's end) and ``finish`` (the session's end). Events of a step
-    with sides or in a repeat carry its ``side`` and ``round``.
+    with sides or in a repeat carry its ``side`` and ``round``; a ``hold`` whose breath tone holds
+    still carries ``tone="steady"``.
     """
 
     kind: str
@@ -64,10 +65,11 @@ class Event:
     side: str | None = None
     round: int | None = None
     speed: float | None = None
+    tone: str | None = None
 
     def to_json(self) -> dict:
         out = {"kind": self.kind, "start_ms": samples_to_ms(self.start), "end_ms": samples_to_ms(self.end)}
-        for name in ("text", "cue", "side", "round", "speed"):
+        for name in ("text", "cue", "side", "round", "speed", "tone"):
             value = getattr(self, name)
             if value is not None:
                 out[name] = value
@@ -544,7 +546,8 @@ def _breaths(breath: Breath, title: str, start: int, end: int) -> tuple[list[Eve
         for kind, seconds in phases:
             if seconds > 0:
                 a, b = start + seconds_to_samples(offset), start + seconds_to_samples(offset + seconds)
-                events.append(Event(kind, a, b))
+                steady = kind == "hold" and breath.hold_tone == "steady"
+                events.append(Event(kind, a, b, tone="steady" if steady else None))
                 offset += seconds
     return events, cycle_starts, ""
 

@@ -81,17 +81,21 @@ def _wood() -> np.ndarray:
 
 
 def _chime() -> np.ndarray:
-    """A warm two-tone chime: E5 then C5 (a major third down) 0.25 s later, bell-like partials."""
-    t = _times(2.5)
+    """A warm two-tone chime: E5 then C5 (a major third down) 0.22 s later, bell-like partials.
+
+    It rings out within about a second, most of the default lead-in, so the words that follow it
+    start in quiet (the mixer fades what is left: ``mix.OPENINGS``).
+    """
+    t = _times(2.0)
     partials: tuple[Partial, ...] = (
-        (0.5, 0.12, 1.20),  # a soft hum below the strike note: warmth
-        (1.0, 1.00, 0.85),
-        (2.01, 0.28, 0.50),
-        (2.76, 0.10, 0.30),
-        (5.40, 0.03, 0.12),
+        (0.5, 0.14, 0.90),  # a soft hum below the strike note: warmth
+        (1.0, 1.00, 0.55),
+        (2.01, 0.25, 0.35),
+        (2.76, 0.08, 0.22),
+        (5.40, 0.02, 0.08),
     )
     first = _struck(t, 659.26, partials, attack_s=0.006)
-    second = _struck(t, 523.25, partials, onset_s=0.25, attack_s=0.006)
+    second = _struck(t, 523.25, partials, onset_s=0.22, attack_s=0.006)
     return _finish(first + 0.9 * second, attack_ms=6.0, release_ms=500.0)
 
 
@@ -108,7 +112,8 @@ def _bell() -> np.ndarray:
 
 
 def _rise() -> np.ndarray:
-    """"Breathe in": a soft tone gliding up a fourth, 330 to 440 Hz, in 0.9 s."""
+    """"Breathe in": a soft tone gliding up a fourth, 330 to 440 Hz, in 0.9 s. (On an inhale or
+    exhale the mixer plays a tone as long as the phase instead: ``tones``.)"""
     return _glide(330.0, 440.0)
 
 
