@@ -48,7 +48,7 @@ DEFAULT_SOUND_LEVELS = {
     "halfway": -14.0,
     "end": -12.0,
     "finish": -10.0,
-    "pulse": -22.0,
+    "pulse": -18.0,
 }
 #: The sounds every routine has, whether it uses them or not.
 CORE_SOUNDS = ("tick", "chime", "inhale", "exhale")

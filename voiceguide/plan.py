@@ -30,8 +30,8 @@ from .text import split_pauses
 AUTO_TAIL = 1.5
 """Seconds a step without a set duration lasts after its words (the last step: the bed's fade-out)."""
 LONG_HOLD = 10.0
-"""Seconds of a step without strokes or breaths (a hold, a rest) after its words, beyond which quiet
-pulses mark time passing through it."""
+"""Seconds a step without strokes or breaths (a hold, a rest) may stay quiet after its words (or
+from its start, without words) before quiet pulses mark time passing through it."""
 SPEED_MARGIN = 1.02
 """``speedups`` asks for this much more speed than the lengths say is enough: engines round rates."""
 
@@ -410,7 +410,8 @@ class _Planner:
             events.append(Event("switch" if later_side else "chime", t0, min(end, t0 + self.lead)))
         events += main.place(words_start, "switch" if later_side else None, self.speeds)
         if not problems:
-            events += self.pacing(step, title, words_end, pacing_start, pacing_end, problems)
+            events += self.pacing(step, title, words_end, pacing_start, pacing_end, problems,
+                                  words_end if main else t0)
             events += self.callouts(step, title, words_end, end, problems)
             events += closing.place(closing_start, "closing", self.speeds)
         if "end" in self.sounds and not is_last:
@@ -448,8 +449,10 @@ class _Planner:
     # --- Pacing and cues ----------------------------------------------------------------------
 
     def pacing(self, step: Step, title: str, words_end: int, start: int, end: int,
-               problems: list[str]) -> list[Event]:
-        """The strokes or breaths from ``start`` to ``end``, with the countdown and halfway cues."""
+               problems: list[str], quiet_from: int) -> list[Event]:
+        """The strokes or breaths from ``start`` to ``end``, with the countdown and halfway cues; in
+        a step without either, pulses through a hold that stays quiet from ``quiet_from`` (the end
+        of the words, or the step's start) for more than ``LONG_HOLD``."""
         events: list[Event] = []
         halfway = None
         if step.strokes or step.stroke_every:
@@ -474,7 +477,9 @@ class _Planner:
             halfway = (start + end) // 2
         counted = step.countdown is not None and step.countdown.unit == "seconds"
         if step.breath is None and not step.strokes and step.stroke_every is None:
-            events += self.pulses(start, end - step.countdown.count * RATE if counted else end)
+            hold_end = end - step.countdown.count * RATE if counted else end
+            if hold_end - quiet_from > seconds_to_samples(LONG_HOLD):
+                events += self.pulses(start, hold_end)
         if counted:
             events += self.seconds_countdown(step.countdown, title, words_end, end, problems)
         if step.halfway:
@@ -482,10 +487,10 @@ class _Planner:
         return events
 
     def pulses(self, start: int, end: int) -> list[Event]:
-        """A hold from ``start`` to ``end`` longer than ``LONG_HOLD``: quiet pulses evenly spread
-        through it, about ``timing.pulse`` apart, the first at its start, so a listener hears time
-        pass. Each lasts until the next; none in a shorter hold, or where the routine has no pulse sound."""
-        if end - start <= seconds_to_samples(LONG_HOLD) or "pulse" not in self.sounds:
+        """Quiet pulses through a hold from ``start`` to ``end``, evenly spread about ``timing.pulse``
+        apart, the first at its start, so a listener hears time pass; each lasts until the next.
+        None where the routine has no pulse sound."""
+        if end <= start or "pulse" not in self.sounds:
             return []
         count = max(1, (end - start) // self.pulse_every)
         times = [start + (i * (end - start)) // count for i in range(count + 1)]

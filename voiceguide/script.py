@@ -279,8 +279,7 @@ def _read(data: bytes, routine_id: str, ctx: Context) -> Routine | None:
     if ctx.problems:
         return None
     settings = {name: value for name, value in doc.values.items() if name not in ("intro", "steps", "outro")}
-    settings["sounds"] = _routine_sounds(doc.values.get("sounds", {}), steps,
-                                         doc.values.get("timing", Timing()).lead_in)
+    settings["sounds"] = _routine_sounds(doc.values.get("sounds", {}), steps)
     return Routine(id=routine_id, source=ctx.file, steps=tuple(steps), **settings)
 
 
@@ -771,7 +770,7 @@ def _unrolled(item: Any) -> int:
     return 1
 
 
-def _routine_sounds(given: dict[str, Sound], steps: list[Step], lead_in: float) -> dict[str, Sound]:
+def _routine_sounds(given: dict[str, Sound], steps: list[Step]) -> dict[str, Sound]:
     """The sound of every kind of event the routine plays: the core ones, those its steps use, and
     those it (or the library's defaults) names; each the routine's own, or the default."""
     used = set(CORE_SOUNDS) | set(given)
@@ -781,7 +780,7 @@ def _routine_sounds(given: dict[str, Sound], steps: list[Step], lead_in: float) 
         used.add("countdown")
     if any(s.halfway is True for s in steps):
         used.add("halfway")
-    if any(s.kind == "step" and s.duration is not None and s.duration - lead_in > LONG_HOLD
+    if any(s.kind == "step" and s.duration is not None and s.duration > LONG_HOLD
            and not (s.strokes or s.stroke_every or s.breath) for s in steps):
         used.add("pulse")  # a step that may hold still long enough for pulses
     return {
