@@ -242,7 +242,7 @@ timing:
 
 intro: >
   Welcome. Sit comfortably, with clean hands. This is not medical advice; if anything hurts,
-  stop. Follow the soft tick: one slow stroke for each.
+  stop. Each time you hear the ticking sound, make one slow stroke.
 
 steps:
   - title: Slow breaths
