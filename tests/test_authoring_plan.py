@@ -218,8 +218,8 @@ def test_every_side_has_the_same_strokes_and_length_whatever_its_words(tmp_path:
         assert first.end - first.start == later.end - later.start
         assert len(intervals(first)) == len(intervals(later))
         assert max(intervals(first) + intervals(later)) - min(intervals(first) + intervals(later)) <= 1
-        first_tick = [e.start - s.start for s in (first, later) for e in s.events if e.kind == "tick"][::len(intervals(first))]
-        assert first_tick[0] == first_tick[1]  # the pacing starts as far into every side
+        first_ticks = [next(e.start for e in s.events if e.kind == "tick") - s.start for s in (first, later)]
+        assert first_ticks[0] == first_ticks[1]  # the pacing starts as far into every side
     left, right = p.steps[1], p.steps[2]
     cue_needs = int(1.5 * RATE) + 4 * WORD + 3 * RATE  # lead-in, "Now the right side.", switch pause
     assert [e.kind for e in left.events if e.start < left.start + cue_needs] == ["chime", "speech"]

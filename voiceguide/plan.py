@@ -8,7 +8,11 @@ A step's part of the clock, in order: its opening sound (the chime, or on a late
 sound), after ``timing.lead_in`` its narration (phrases with exact pauses between them), then
 ``timing.settle`` (on a later side, the switch pause), then its pacing (strokes or breaths) to the
 pacing's end, then its closing words, which end with the step. Cues (countdown, halfway, time left)
-sit inside the pacing.
+sit inside the pacing. A step without strokes or breaths that holds still for more than
+``LONG_HOLD`` gets quiet pulses through the hold.
+
+The sides of a step share one layout (``side_layouts``): each side's pacing starts as far into the
+side as the longest of their narrations needs, so every side keeps the same stroke interval.
 
 Narration that does not fit follows the step's overflow policy: ``error`` reports it, ``extend``
 makes the step longer, ``speed`` needs the narration spoken faster: ``speedups`` says how much
@@ -410,8 +414,8 @@ class _Planner:
             events.append(Event("switch" if later_side else "chime", t0, min(end, t0 + self.lead)))
         events += main.place(words_start, "switch" if later_side else None, self.speeds)
         if not problems:
-            events += self.pacing(step, title, words_end, pacing_start, pacing_end, problems,
-                                  words_end if main else t0)
+            events += self.pacing(step, title, words_end, pacing_start, pacing_end, problems)
+            events += self.pulses(step, words_end if main else t0, pacing_start, pacing_end)
             events += self.callouts(step, title, words_end, end, problems)
             events += closing.place(closing_start, "closing", self.speeds)
         if "end" in self.sounds and not is_last:
@@ -449,10 +453,8 @@ class _Planner:
     # --- Pacing and cues ----------------------------------------------------------------------
 
     def pacing(self, step: Step, title: str, words_end: int, start: int, end: int,
-               problems: list[str], quiet_from: int) -> list[Event]:
-        """The strokes or breaths from ``start`` to ``end``, with the countdown and halfway cues; in
-        a step without either, pulses through a hold that stays quiet from ``quiet_from`` (the end
-        of the words, or the step's start) for more than ``LONG_HOLD``."""
+               problems: list[str]) -> list[Event]:
+        """The strokes or breaths from ``start`` to ``end``, with the countdown and halfway cues."""
         events: list[Event] = []
         halfway = None
         if step.strokes or step.stroke_every:
@@ -475,22 +477,23 @@ class _Planner:
                 events += self.breath_words(step.breath.words, title, phases, problems)
         if halfway is None:
             halfway = (start + end) // 2
-        counted = step.countdown is not None and step.countdown.unit == "seconds"
-        if step.breath is None and not step.strokes and step.stroke_every is None:
-            hold_end = end - step.countdown.count * RATE if counted else end
-            if hold_end - quiet_from > seconds_to_samples(LONG_HOLD):
-                events += self.pulses(start, hold_end)
-        if counted:
+        if step.countdown is not None and step.countdown.unit == "seconds":
             events += self.seconds_countdown(step.countdown, title, words_end, end, problems)
         if step.halfway:
             events += self.halfway(step.halfway, title, halfway, end, problems)
         return events
 
-    def pulses(self, start: int, end: int) -> list[Event]:
-        """Quiet pulses through a hold from ``start`` to ``end``, evenly spread about ``timing.pulse``
-        apart, the first at its start, so a listener hears time pass; each lasts until the next.
-        None where the routine has no pulse sound."""
-        if end <= start or "pulse" not in self.sounds:
+    def pulses(self, step: Step, quiet_from: int, start: int, end: int) -> list[Event]:
+        """In a step without strokes or breaths whose hold (from ``start`` to ``end``, or to its
+        countdown over seconds) would leave it quiet for more than ``LONG_HOLD`` from ``quiet_from``
+        (the end of its words, or its start): quiet pulses evenly spread through the hold, about
+        ``timing.pulse`` apart, the first at its start, so a listener hears time pass. Each lasts
+        until the next. None where the routine has no pulse sound."""
+        if step.strokes or step.stroke_every is not None or step.breath is not None or "pulse" not in self.sounds:
+            return []
+        if step.countdown is not None and step.countdown.unit == "seconds":
+            end -= step.countdown.count * RATE
+        if end - quiet_from <= seconds_to_samples(LONG_HOLD) or end <= start:
             return []
         count = max(1, (end - start) // self.pulse_every)
         times = [start + (i * (end - start)) // count for i in range(count + 1)]
