@@ -232,7 +232,7 @@ def test_repeats_unroll_with_their_round(tmp_path: Path) -> None:
     assert [(s.kind, s.title, s.say, s.round, s.rounds) for s in r.steps] == [
         ("step", "Circles", "Round 1 of 2.", 1, 2),
         ("pause", "Pause", None, 1, 2),
-        ("step", "Circles", "Round 2 of 2.", 2, 2),
+        ("step", "Circles", "Circles, round 2 of 2.", 2, 2),  # later rounds say the short form
         ("pause", "Pause", None, 2, 2),
         ("step", "After", None, None, None),
     ]
@@ -245,9 +245,49 @@ def test_nested_repeats_name_the_innermost_round(tmp_path: Path) -> None:
           - repeat: 2
             steps:
               - repeat: 2
-                steps: [{title: Press, say: "{round}/{rounds}", duration: 5}]
+                steps: [{title: Press, say: "{round}/{rounds}", again: "again {round}/{rounds}", duration: 5}]
         """)
-    assert [s.say for s in r.steps] == ["1/2", "2/2", "1/2", "2/2"]
+    assert [s.say for s in r.steps] == ["1/2", "again 2/2", "1/2", "again 2/2"]
+
+
+def test_later_rounds_say_the_again_text_or_the_title_and_round(tmp_path: Path) -> None:
+    r = routine(tmp_path, """\
+        steps:
+          - repeat: 3
+            steps:
+              - title: Tapping
+                say: Tap lightly all over your face, like soft rain.
+                again: Tapping again, {round} of {rounds}.
+                duration: 10
+              - title: Press
+                say: Press and hold.
+                duration: 10
+              - title: Quiet
+                duration: 10
+          - title: Once
+            say: Only once.
+            again: Never said.
+            duration: 10
+        """)
+    assert [s.say for s in r.steps] == [
+        "Tap lightly all over your face, like soft rain.", "Press and hold.", None,
+        "Tapping again, 2 of 3.", "Press, round 2 of 3.", None,
+        "Tapping again, 3 of 3.", "Press, round 3 of 3.", None,
+        "Only once.",
+    ]
+    assert "Never said." not in r.texts()
+
+
+def test_a_name_again_may_not_use_is_found_in_a_single_round_too(tmp_path: Path) -> None:
+    assert problems(tmp_path, """\
+        steps:
+          - repeat: 1
+            steps:
+              - title: Tapping
+                say: Tap.
+                again: The {side} side again.
+                duration: 10
+        """) == ["r.yaml:8:16: steps[0].steps[0].again: '{side}' is only known in a step with sides"]
 
 
 def test_repeats_misuse(tmp_path: Path) -> None:
@@ -485,7 +525,7 @@ def test_cues_become_the_model(tmp_path: Path) -> None:
     assert hold.overflow == Overflow("speed", 1.5)
     assert breathe.breath.words == BreathWords(inhale="In", exhale="Out", cycles=2)
     assert again.breath.words == BreathWords(inhale="Breathe in", exhale="Breathe out")  # no holds, no "Hold"
-    assert set(r.sounds) == {"tick", "chime", "inhale", "exhale", "countdown", "halfway"}
+    assert set(r.sounds) == {"tick", "chime", "inhale", "exhale", "countdown", "halfway", "pulse"}  # Hold: 30 s
     assert r.texts() == ["3 more", "2 more", "1 more", "30 seconds left.", "10 seconds left.", "And rest.",
                          "Halfway, Hold.", "20 seconds to go", "In", "Out", "Breathe in", "Breathe out"]
 

@@ -123,6 +123,7 @@ def test_check_warns_about_pace_silence_and_wordy_steps(runner, library):
 title: Warnings
 description: D
 timing: {pace: lymphatic}
+sounds: {pulse: none}
 steps:
   - title: Brisk
     say: Quick now.
@@ -139,12 +140,36 @@ steps:
     assert result.exit_code == 0
     file = library / "warn.yaml"
     assert result.stderr.splitlines() == [
-        f"{file}:5:5: steps[0]: warning: strokes every 0.6 s are far from the usual 2 to 4 s of lymphatic massage",
-        f"{file}:9:5: steps[1]: warning: 29.5 s without a word or a sound, from 00:10.5",
-        f"{file}:11:5: steps[2]: warning: strokes every 9.6 s are far from the usual 0.6 to 1.5 s of "
+        f"{file}:6:5: steps[0]: warning: strokes every 0.6 s are far from the usual 2 to 4 s of lymphatic massage",
+        f"{file}:10:5: steps[1]: warning: 29.5 s with nothing but the bed in 'Quiet', from 00:10.5 to 00:40.0",
+        f"{file}:12:5: steps[2]: warning: strokes every 9.6 s are far from the usual 0.6 to 1.5 s of "
         "circulation massage",
     ]
     assert result.stdout == "1 routine OK\n"
+    report = json.loads(runner.invoke(main, ["check", "warn", "--json", "--scripts", str(library)]).stdout)
+    quiet = report["routines"][0]["steps"][1]
+    assert quiet["warnings"] == ["29.5 s with nothing but the bed in 'Quiet', from 00:10.5 to 00:40.0"]
+
+
+def test_a_long_hold_pulses_and_check_warns_only_about_bed_alone(runner, library):
+    write(library, "hold", """\
+title: Hold
+description: D
+steps:
+  - title: Press and hold
+    say: Press gently, and hold.
+    duration: 30
+  - pause: 12s
+  - title: End
+    say: Done.
+    duration: 3
+""")
+    result = runner.invoke(main, ["check", "hold", "--scripts", str(library), "--engine", "fake", "--report"])
+    assert result.exit_code == 0
+    warnings = [line.strip() for line in result.stdout.splitlines() if "warning:" in line]
+    assert len(warnings) == 1 and re.fullmatch(  # the hold pulses; the pause is the bed alone
+        r"warning: 1\d\.\d s with nothing but the bed in 'Press and hold' and 'Pause', "
+        r"from 00:2\d\.\d to 00:4\d\.\d", warnings[0])
 
 
 def test_check_reports_narration_that_does_not_fit_before_anything_is_rendered(runner, library):

@@ -125,6 +125,17 @@ CONSTRUCTS = {
             halfway: Halfway there.
         outro: Thank you.
         """,
+    "plan_hold": """\
+        steps:
+          - title: Press and hold
+            say: Press gently, and hold.
+            duration: 26
+            countdown: {seconds: 3}
+            closing: And release.
+          - title: Short hold
+            say: Hold.
+            duration: 10
+        """,
     "plan_breath_words": """\
         steps:
           - title: Breathe
@@ -197,12 +208,65 @@ def test_each_side_is_its_own_exact_part(tmp_path: Path) -> None:
     assert temples.events[1].start == temples.start + int(1.5 * RATE) + RATE  # no words: lead-in, then the pause
 
 
+def intervals(step) -> list[int]:
+    return [e.end - e.start for e in step.events if e.kind == "tick"]
+
+
+def test_every_side_has_the_same_strokes_and_length_whatever_its_words(tmp_path: Path) -> None:
+    p = planned(tmp_path, CONSTRUCTS["plan_sides"])
+    for first, later in ((p.steps[1], p.steps[2]), (p.steps[3], p.steps[4])):
+        assert first.end - first.start == later.end - later.start
+        assert len(intervals(first)) == len(intervals(later))
+        assert max(intervals(first) + intervals(later)) - min(intervals(first) + intervals(later)) <= 1
+        first_ticks = [next(e.start for e in s.events if e.kind == "tick") - s.start for s in (first, later)]
+        assert first_ticks[0] == first_ticks[1]  # the pacing starts as far into every side
+    left, right = p.steps[1], p.steps[2]
+    cue_needs = int(1.5 * RATE) + 4 * WORD + 3 * RATE  # lead-in, "Now the right side.", switch pause
+    assert [e.kind for e in left.events if e.start < left.start + cue_needs] == ["chime", "speech"]
+    assert intervals(left)[0] == (12 * RATE - cue_needs) // 4
+
+
+def test_a_later_side_that_runs_long_grows_every_side_alike(tmp_path: Path) -> None:
+    body = """\
+        timing: {overflow: extend}
+        steps:
+          - title: Jaw
+            say: Circles.
+            sides: [left, right]
+            switch: Now the {side} side, and slowly, very slowly, all the way along the jaw.
+            duration: 8
+            strokes: 4
+        """
+    left, right = planned(tmp_path, body).steps
+    cue = 14 * WORD
+    grown = int(1.5 * RATE) + cue + 3 * RATE + 4 * int(0.4 * RATE) - 8 * RATE
+    assert left.end - left.start == right.end - right.start == 8 * RATE + grown
+    assert left.fit.extended == right.fit.extended == grown
+    assert intervals(left) == intervals(right) == [int(0.4 * RATE)] * 4
+    assert plan_problems(tmp_path, body.replace("{overflow: extend}", "{overflow: error}")) == [
+        "r.yaml:5:5: steps[0]: the narration of step 'Jaw (right)' takes 7.0 s but the step leaves 6.5 s for "
+        "it (8.0 s step, 1.5 s lead-in)"]
+
+
+def test_a_long_hold_hears_quiet_pulses_and_a_short_one_none(tmp_path: Path) -> None:
+    p = planned(tmp_path, CONSTRUCTS["plan_hold"])
+    hold, short = p.steps
+    words = [e for e in hold.events if e.kind == "speech"]
+    pulses = [e for e in hold.events if e.kind == "pulse"]
+    counts = [e for e in hold.events if e.kind == "countdown"]
+    assert pulses[0].start == words[0].end + RATE  # after the settle: 16.5 s of hold, 4 pulses
+    assert pulses[-1].end == counts[0].start  # up to the countdown, which takes over
+    spans = [e.end - e.start for e in pulses]
+    assert len(pulses) == 4 and max(spans) - min(spans) <= 1 and 4 * RATE <= spans[0] < 8 * RATE
+    assert not [e for e in short.events if e.kind == "pulse"]
+
+
 def test_repeated_steps_carry_their_round(tmp_path: Path) -> None:
     p = planned(tmp_path, CONSTRUCTS["plan_repeat"])
     assert [(s.title, s.kind, s.round) for s in p.steps] == [
         ("Press (round 1 of 2)", "step", 1), ("Pause", "pause", 1),
         ("Press (round 2 of 2)", "step", 2), ("Pause", "pause", 2)]
-    assert [e.text for e in p.speech()] == ["Round 1 of 2.", "Round 2 of 2."]
+    assert [e.text for e in p.speech()] == ["Round 1 of 2.", "Press, round 2 of 2."]  # later rounds: the short form
     assert {e.round for e in p.steps[2].events} == {2}
 
 

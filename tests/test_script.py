@@ -121,6 +121,7 @@ def test_a_full_routine_becomes_the_model(tmp_path: Path) -> None:
         "chime": Sound(str((tmp_path / "sounds" / "bowl.wav").resolve()), -8.0),
         "inhale": Sound("rise", -18.0),
         "exhale": Sound("fall", -18.0),
+        "pulse": Sound("tick", -18.0),  # the 90 s intro may hold still long enough for pulses
     }
     assert routine.timing == Timing(lead_in=0.0, settle=0.5)
     file = str(path)

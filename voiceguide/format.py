@@ -71,6 +71,8 @@ MAX_ROUNDS = 100
 """The most rounds one repeat may have."""
 DEFAULT_SWITCH = "Now the {side} side."
 """What a step with sides says as each later side begins, unless it says otherwise."""
+DEFAULT_AGAIN = "{title}, round {round} of {rounds}."
+"""What a step with ``say`` says in a repeat's later rounds, unless it says otherwise (``again``)."""
 DEFAULT_TIME_LEFT = "{remaining} left."
 """What a time-left callout says, unless the step says otherwise."""
 DEFAULT_BREATH_WORDS = {"inhale": "Breathe in", "hold": "Hold", "exhale": "Breathe out", "hold_out": "Hold"}
@@ -251,6 +253,7 @@ SOUND_EVENTS = {
     "halfway": "a halfway cue that is not spoken (halfway: true)",
     "end": "the end of every step but the last, when you name a sound for it",
     "finish": "the end of the session's last words, when you name a sound for it",
+    "pulse": "every few seconds (timing.pulse) through a hold of more than 10 s: a step without strokes or breaths",
 }
 """When each kind of event in ``model.DEFAULT_SOUNDS`` plays its sound."""
 assert tuple(SOUND_EVENTS) == tuple(DEFAULT_SOUNDS), "every sound event needs its description"
@@ -315,6 +318,9 @@ TIMING = Mapping(
         Field("min_stroke", Duration(at_least=MIN_STROKE_INTERVAL),
               "The least time a stroke may have; narration that leaves strokes less does not fit.",
               default=Timing.min_stroke),
+        Field("pulse", Duration(at_least=1),
+              "Through a hold of more than 10 s (a step without strokes or breaths), a quiet pulse "
+              "about this often, so a listener hears time pass.", default=Timing.pulse),
         Field("overflow", OVERFLOW_FIELD_KIND,
               "What steps do when their narration does not fit: error (the default), extend or speed."),
         Field("pace", PACE,
@@ -423,7 +429,8 @@ PACING = AtMostOne(("strokes", "stroke_every", "breath"))
 
 
 def _step_fields(title: Field, *, sides: bool) -> tuple[Field, ...]:
-    """The fields of a step (steps, intro and outro differ in their title; only steps have sides)."""
+    """The fields of a step (steps, intro and outro differ in their title; only steps have sides
+    and again, for repeats)."""
     fields = [
         title,
         Field("say", Narration(),
@@ -438,6 +445,9 @@ def _step_fields(title: Field, *, sides: bool) -> tuple[Field, ...]:
     ]
     if sides:
         fields += [
+            Field("again", Narration(),
+                  "In a repeat, what the step says in place of say in every round after the first. "
+                  f"Default (for a step with say): {DEFAULT_AGAIN}"),
             Field("sides", ListOf(Text(), "side", min_items=2, unique=True),
                   "Work each side in turn, for example [left, right]: each side is its own timed part "
                   "(and chapter) of the step's duration and pacing; say is spoken on the first."),

@@ -22,8 +22,9 @@ BUILTIN_SOUNDS = ("tick", "wood", "chime", "bell", "rise", "fall", "none")
 #: Backgrounds the program can make itself; anything else is a file path.
 BUILTIN_BEDS = ("noise", "drone", "none")
 #: Event kinds that play a sound, and the built-in each uses unless the routine says otherwise.
-#: The first four play in every routine; ``switch``, ``countdown`` and ``halfway`` in routines that
-#: use those cues; ``end`` and ``finish`` only where a routine (or the library's defaults) names them.
+#: The first four play in every routine; ``switch``, ``countdown``, ``halfway`` and ``pulse`` (a
+#: quiet sign of time passing through a long hold) in routines that use them; ``end`` and ``finish``
+#: only where a routine (or the library's defaults) names them.
 DEFAULT_SOUNDS = {
     "tick": "tick",
     "chime": "chime",
@@ -34,6 +35,7 @@ DEFAULT_SOUNDS = {
     "halfway": "bell",
     "end": "bell",
     "finish": "chime",
+    "pulse": "tick",
 }
 #: Default level of each sound, in dB relative to the voice.
 DEFAULT_SOUND_LEVELS = {
@@ -46,6 +48,7 @@ DEFAULT_SOUND_LEVELS = {
     "halfway": -14.0,
     "end": -12.0,
     "finish": -10.0,
+    "pulse": -18.0,
 }
 #: What the breath tone does while the breath is held: ``silent`` (it stops at the end of the inhale
 #: or exhale) or ``steady`` (it holds still, at the pitch it reached).
@@ -134,6 +137,8 @@ class Timing:
     """Seconds between a side's switch cue and its first stroke: time to change hands."""
     min_stroke: float = 0.4
     """The least time one stroke may have, in seconds."""
+    pulse: float = 4.0
+    """Seconds between the quiet pulses that mark time passing through a long hold (``plan.LONG_HOLD``)."""
     overflow: Overflow = field(default_factory=Overflow)
     """What steps do when their narration does not fit (each step may say otherwise)."""
     pace: str | None = None
@@ -220,6 +225,7 @@ class Step:
     where: Where
     kind: str = "step"
     say: str | None = None
+    """What the voice says as the step starts; in a repeat's later rounds, the step's ``again`` text."""
     duration: float | None = None
     strokes: int | None = None
     stroke_every: float | None = None

@@ -8,7 +8,11 @@ A step's part of the clock, in order: its opening sound (the chime, or on a late
 sound), after ``timing.lead_in`` its narration (phrases with exact pauses between them), then
 ``timing.settle`` (on a later side, the switch pause), then its pacing (strokes or breaths) to the
 pacing's end, then its closing words, which end with the step. Cues (countdown, halfway, time left)
-sit inside the pacing.
+sit inside the pacing. A step without strokes or breaths that holds still for more than
+``LONG_HOLD`` gets quiet pulses through the hold.
+
+The sides of a step share one layout (``side_layouts``): each side's pacing starts as far into the
+side as the longest of their narrations needs, so every side keeps the same stroke interval.
 
 Narration that does not fit follows the step's overflow policy: ``error`` reports it, ``extend``
 makes the step longer, ``speed`` needs the narration spoken faster: ``speedups`` says how much
@@ -29,6 +33,9 @@ from .text import split_pauses
 
 AUTO_TAIL = 1.5
 """Seconds a step without a set duration lasts after its words (the last step: the bed's fade-out)."""
+LONG_HOLD = 10.0
+"""Seconds a step without strokes or breaths (a hold, a rest) may stay quiet after its words (or
+from its start, without words) before quiet pulses mark time passing through it."""
 SPEED_MARGIN = 1.02
 """``speedups`` asks for this much more speed than the lengths say is enough: engines round rates."""
 
@@ -52,7 +59,8 @@ class Event:
     much faster it is spoken, if it is), ``pause`` (an exact pause inside narration), ``tick`` (one
     stroke, lasting until the next), ``chime`` (a new step; lasts its lead-in), ``switch`` (a later
     side begins), ``inhale``, ``hold``, ``exhale``, ``countdown`` (one count, lasting until the
-    next), ``halfway``, ``end`` (a step's end) and ``finish`` (the session's end). Events of a step
+    next), ``pulse`` (a quiet sign of time passing in a long hold, lasting until the next),
+    ``halfway``, ``end`` (a step's end) and ``finish`` (the session's end). Events of a step
     with sides or in a repeat carry its ``side`` and ``round``; a ``hold`` whose breath tone holds
     still carries ``tone="steady"``.
     """
@@ -167,12 +175,14 @@ def plan(routine: Routine, speech_lengths: Mapping[str, int],
     Raises ``PlanError`` naming every step whose narration, pacing or cues do not fit.
     """
     planner = _Planner(routine, speech_lengths, speeds or {})
+    layouts = planner.side_layouts(routine.steps)
     steps: list[PlannedStep] = []
     problems: list[Problem] = []
     cursor = 0
     for index, step in enumerate(routine.steps):
         chime = index > 0 and step.kind == "step" and step.switch is None
-        planned, found = planner.step(step, cursor, chime=chime, is_last=index == len(routine.steps) - 1)
+        planned, found = planner.step(step, cursor, chime=chime, is_last=index == len(routine.steps) - 1,
+                                      layout=layouts.get(index))
         problems += [Problem(step.where, message) for message in found]
         steps.append(planned)
         cursor = planned.end
@@ -213,6 +223,15 @@ def display_title(step: Step) -> str:
     if step.round is not None:
         parts.append(f"round {step.round} of {step.rounds}")
     return f"{step.title} ({', '.join(parts)})" if parts else step.title
+
+
+@dataclass(frozen=True)
+class _Layout:
+    """What the sides of one step share, so that every side has the same pacing: when the pacing
+    starts, counted from the side's start, and how much the overflow policy ``extend`` grew each side."""
+
+    offset: int
+    extended: int = 0
 
 
 @dataclass(frozen=True)
@@ -260,6 +279,7 @@ class _Planner:
         timing = routine.timing
         self.lead, self.settle = seconds_to_samples(timing.lead_in), seconds_to_samples(timing.settle)
         self.min_stroke = seconds_to_samples(timing.min_stroke)
+        self.pulse_every = seconds_to_samples(timing.pulse)
         self.tail = seconds_to_samples(AUTO_TAIL)
         self.last_tail = seconds_to_samples(max(AUTO_TAIL, routine.background.fade_out))
         self.sounds = routine.sounds
@@ -307,10 +327,49 @@ class _Planner:
             reserve = self.floor(step) + (self.gap(step) if main or step.switch is not None else 0)
         return seconds_to_samples(step.duration) - self.lead - reserve - self.closing_room(step)
 
+    def lead_to_pacing(self, step: Step) -> int:
+        """Samples from the step's start to its pacing, when nothing else holds the pacing back:
+        the lead-in, the narration (or switch cue) and the settle (or switch pause)."""
+        main = self.main(step)
+        return self.lead + (main.length + self.gap(step) if main or step.switch is not None else 0)
+
+    def side_layouts(self, steps: tuple[Step, ...]) -> dict[int, _Layout]:
+        """The shared layout of each step with sides, by the index of each of its sides in ``steps``.
+
+        Every side's pacing starts as far into the side as the longest lead-in, narration and
+        pause of any side needs (the first side's ``say`` and settle, or a later side's switch cue
+        and switch pause), so every side has the same pacing, and the same length. Narration that
+        leaves a side's pacing less than its least time is that side's to report; with ``extend``,
+        every side grows by as much as the side that runs longest over."""
+        layouts: dict[int, _Layout] = {}
+        index = 0
+        while index < len(steps):
+            group = [index]
+            if steps[index].side is not None and steps[index].switch is None:
+                while group[-1] + 1 < len(steps) and steps[group[-1] + 1].switch is not None:
+                    group.append(group[-1] + 1)
+            index = group[-1] + 1
+            if len(group) < 2:
+                continue
+            sides = [steps[i] for i in group]
+            offset = max(self.lead_to_pacing(side) for side in sides)
+            extended = 0
+            first = sides[0]
+            if first.duration is not None:
+                overs = [self.main(side).length - self.room(side, self.main(side)) for side in sides]
+                if first.overflow.policy == "extend":
+                    extended = max(0, *overs)
+                latest = seconds_to_samples(first.duration) + extended - self.floor(first) - self.closing_room(first)
+                offset = min(offset, max(latest, self.lead))
+            layouts.update((i, _Layout(offset, extended)) for i in group)
+        return layouts
+
     # --- Steps --------------------------------------------------------------------------------
 
-    def step(self, step: Step, t0: int, *, chime: bool, is_last: bool) -> tuple[PlannedStep, list[str]]:
-        """One step starting at ``t0``: its planned form, and its problems."""
+    def step(self, step: Step, t0: int, *, chime: bool, is_last: bool,
+             layout: _Layout | None = None) -> tuple[PlannedStep, list[str]]:
+        """One step starting at ``t0``: its planned form, and its problems. ``layout`` is what the
+        step shares with its other sides (``side_layouts``)."""
         if step.kind == "pause":
             end = t0 + seconds_to_samples(step.duration)
             return PlannedStep(step.title, step.kind, t0, end, (), step.where, step.side, step.round), []
@@ -321,7 +380,9 @@ class _Planner:
         closing_room = self.closing_room(step)
         words_start = t0 + self.lead
         words_end = words_start + main.length
-        pacing_start = words_end + self.gap(step) if main or later_side else words_start
+        pacing_start = t0 + self.lead_to_pacing(step)
+        if layout is not None:
+            pacing_start = max(pacing_start, t0 + layout.offset)
         problems: list[str] = []
         fit = Fit(step.overflow.policy, main.length, None, speed=self.speed_of(main))
 
@@ -329,15 +390,15 @@ class _Planner:
             end = t0 + seconds_to_samples(step.duration)
             room = self.room(step, main)
             fit = replace(fit, room=room)
-            if main.length > room:
-                if step.overflow.policy == "extend":
-                    end += main.length - room
-                    fit = replace(fit, extended=main.length - room)
-                elif step.overflow.policy == "speed":
-                    problems.append(self.too_fast(step, title, main, room, fit.speed))
-                elif words_end > end - closing_room:
-                    problems.append(self.overflow(step, title, main, closing_room))
-                # otherwise the pacing finds too little room after the words, and says so
+            if step.overflow.policy == "extend":
+                extended = layout.extended if layout is not None else max(0, main.length - room)
+                end += extended
+                fit = replace(fit, extended=extended)
+            elif main.length > room and step.overflow.policy == "speed":
+                problems.append(self.too_fast(step, title, main, room, fit.speed))
+            elif main.length > room and words_end > end - closing_room:
+                problems.append(self.overflow(step, title, main, closing_room))
+            # otherwise the pacing finds too little room after the words, and says so
             pacing_end = end - closing_room
             closing_start = pacing_end + self.settle
         elif step.breath is not None:
@@ -356,6 +417,7 @@ class _Planner:
         events += main.place(words_start, "switch" if later_side else None, self.speeds)
         if not problems:
             events += self.pacing(step, title, words_end, pacing_start, pacing_end, problems)
+            events += self.pulses(step, words_end if main else t0, pacing_start, pacing_end)
             events += self.callouts(step, title, words_end, end, problems)
             events += closing.place(closing_start, "closing", self.speeds)
         if "end" in self.sounds and not is_last:
@@ -422,6 +484,22 @@ class _Planner:
         if step.halfway:
             events += self.halfway(step.halfway, title, halfway, end, problems)
         return events
+
+    def pulses(self, step: Step, quiet_from: int, start: int, end: int) -> list[Event]:
+        """In a step without strokes or breaths whose hold (from ``start`` to ``end``, or to its
+        countdown over seconds) would leave it quiet for more than ``LONG_HOLD`` from ``quiet_from``
+        (the end of its words, or its start): quiet pulses evenly spread through the hold, about
+        ``timing.pulse`` apart, the first at its start, so a listener hears time pass. Each lasts
+        until the next. None where the routine has no pulse sound."""
+        if step.strokes or step.stroke_every is not None or step.breath is not None or "pulse" not in self.sounds:
+            return []
+        if step.countdown is not None and step.countdown.unit == "seconds":
+            end -= step.countdown.count * RATE
+        if end - quiet_from <= seconds_to_samples(LONG_HOLD) or end <= start:
+            return []
+        count = max(1, (end - start) // self.pulse_every)
+        times = [start + (i * (end - start)) // count for i in range(count + 1)]
+        return [Event("pulse", a, b) for a, b in pairwise(times)]
 
     def stroke_countdown(self, step: Step, title: str, ticks: list[Event], problems: list[str]) -> list[Event]:
         """The ticks, the last of them counted down: spoken over their ticks, or with the countdown

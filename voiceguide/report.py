@@ -1,7 +1,7 @@
 """What ``voiceguide check`` says about a planned routine, step by step: how long each step is, how
 its narration fit and what its overflow policy did, its strokes and their pace, and the warnings a
-practitioner would want before recording (a stroke pace far from the practice's usual one, a long
-stretch without a word or a sound, narration that leaves little time for the movement).
+practitioner would want before recording (a stroke pace far from the practice's usual one, a
+stretch of more than 10 s with nothing but the bed, narration that leaves little time for the movement).
 
 Pure: a routine and its plan in, rows and text out.
 """
@@ -15,14 +15,17 @@ from .errors import Where
 from .model import PACES, Routine
 from .plan import AUTO_TAIL, Plan
 
-SILENT_GAP = 15.0
-"""Seconds without a word or a sound that earn a warning: a listener may think the audio stopped."""
+SILENT_GAP = 10.0
+"""Seconds with nothing but the bed (no word, tick, tone or cue) that earn a warning: a listener may
+think the audio stopped, or lose count."""
 FAR = 1.5
 """A stroke pace is far from the usual one when it is this many times faster or slower."""
 NARRATION_SHARE = 2 / 3
 """Narration that fills more than this share of a step with strokes or breaths earns a warning."""
 SOUND_SPAN = int(0.5 * RATE)
 """How long a cue sound counts as heard, from its start."""
+TONES = ("inhale", "exhale")
+"""Sounds heard through their whole event: the breath tones sound through the whole phase."""
 
 
 @dataclass(frozen=True)
@@ -99,10 +102,11 @@ def report(routine: Routine, plan: Plan) -> list[StepReport]:
 
 
 def _silences(routine: Routine, plan: Plan) -> dict[int, list[str]]:
-    """Warnings about long stretches without a word or a sound, by (the id of) the planned step
-    each starts in. The session's last seconds, while the bed fades out, are meant to be quiet."""
+    """Warnings about stretches of more than ``SILENT_GAP`` with nothing but the bed, by (the id
+    of) the planned step each starts in. The session's last seconds, while the bed fades out, are
+    meant to be quiet."""
     heard = sorted(
-        (e.start, e.end if e.kind == "speech" else e.start + SOUND_SPAN)
+        (e.start, e.end if e.kind == "speech" or e.kind in TONES else e.start + SOUND_SPAN)
         for e in plan.events()
         if e.kind == "speech" or (e.kind in routine.sounds and routine.sounds[e.kind].sound != "none")
     )
@@ -111,9 +115,11 @@ def _silences(routine: Routine, plan: Plan) -> dict[int, list[str]]:
     last_end = 0
     for start, end in [*heard, (fade_out, fade_out)]:
         if start - last_end > SILENT_GAP * RATE:
-            owner = next((s for s in plan.steps if s.start <= last_end < s.end), plan.steps[-1])
-            found.setdefault(id(owner), []).append(
-                f"{(start - last_end) / RATE:.1f} s without a word or a sound, from {clock(last_end)}")
+            spanned = [s for s in plan.steps if s.start < start and last_end < s.end] or [plan.steps[-1]]
+            titles = " and ".join(dict.fromkeys(f"'{s.title}'" for s in spanned))
+            found.setdefault(id(spanned[0]), []).append(
+                f"{(start - last_end) / RATE:.1f} s with nothing but the bed in {titles}, "
+                f"from {clock(last_end)} to {clock(start)}")
         last_end = max(last_end, end)
     return found
 

@@ -30,6 +30,7 @@ from yaml.resolver import Resolver
 from . import text as texts
 from .errors import Problem, ScriptError, UsageError, Where
 from .format import (
+    DEFAULT_AGAIN,
     DEFAULT_SWITCH,
     DEFAULT_TIME_LEFT,
     DEFAULTS,
@@ -58,6 +59,7 @@ from .model import (
     Switch,
     Timing,
 )
+from .plan import LONG_HOLD
 from .text import format_seconds, parse_duration, spoken_duration
 
 __all__ = [
@@ -240,7 +242,7 @@ timing:
 
 intro: >
   Welcome. Sit comfortably, with clean hands. This is not medical advice; if anything hurts,
-  stop. Follow the soft tick: one slow stroke for each.
+  stop. Each time you hear the ticking sound, make one slow stroke.
 
 steps:
   - title: Slow breaths
@@ -568,7 +570,7 @@ class _Unroller:
             steps.append(Step(
                 title=values["title"],
                 where=loaded.where,
-                say=self.fill(values.get("say"), names) if index == 0 else None,
+                say=self.say(values, loaded.where, names, round_) if index == 0 else None,
                 duration=values.get("duration"),
                 strokes=values.get("strokes"),
                 stroke_every=values.get("stroke_every"),
@@ -620,6 +622,18 @@ class _Unroller:
                 self.ctx.report(phrase.where, f"'{{{name}}}' {value.reason}")
                 return None
         return texts.fill(phrase.text, names)  # type: ignore[arg-type]  # every name used is known
+
+    def say(self, values: dict[str, Any], where: Where, names: dict[str, str | _Unknown],
+            round_: _Round) -> str | None:
+        """What the step says as it starts: its ``say``; in a repeat's later rounds its ``again``
+        (by default, for a step with ``say``, its title and the round). In a repeat both are filled
+        in every round, so a mistake in either is found on any round."""
+        say = self.fill(values.get("say"), names)
+        if round_.number is None:
+            return say
+        again = values.get("again") or (Phrase(DEFAULT_AGAIN, where) if "say" in values else None)
+        again = self.fill(again, names)
+        return say if round_.number == 1 else again
 
     def words(self, spec: BreathSpec, names: dict[str, str | _Unknown]) -> BreathWords | None:
         """The breath words, for the phases the breath has (a hold of 0 s has none)."""
@@ -766,6 +780,9 @@ def _routine_sounds(given: dict[str, Sound], steps: list[Step]) -> dict[str, Sou
         used.add("countdown")
     if any(s.halfway is True for s in steps):
         used.add("halfway")
+    if any(s.kind == "step" and s.duration is not None and s.duration > LONG_HOLD
+           and not (s.strokes or s.stroke_every or s.breath) for s in steps):
+        used.add("pulse")  # a step that may hold still long enough for pulses
     return {
         event: given.get(event) or Sound(DEFAULT_SOUNDS[event], DEFAULT_SOUND_LEVELS[event])
         for event in DEFAULT_SOUNDS
