@@ -228,13 +228,18 @@ def test_starter_routines_breath_tones_over_the_bed_and_quiet_before_the_words(n
     heard, others = decode_file(full.path), decode_file(rest.path) * np.float32(
         10.0 ** ((full.report.gain_db - rest.report.gain_db) / 20.0))
     speech = full.plan.speech()
-    for phase in phases(full.plan, *TONES):
+    measured = phases(full.plan, *TONES)
+    checked = 0
+    for phase in measured:
         starts = np.arange(phase.start, phase.end - WINDOW + 1, WINDOW)
         free = np.array([not any(e.start < t + WINDOW and t < e.end for e in speech) for t in starts])
-        assert free.mean() >= 0.5  # the measure below sees most of the phase
+        if free.mean() < 0.5:  # mostly under words (a spoken halfway cue): too little to measure
+            continue
+        checked += 1
         under = band_energy(others, phase.start, phase.end)[free]
         tone = band_energy(heard, phase.start, phase.end)[free] - under
         assert np.mean(tone >= 2.0 * under) >= 0.8, (phase.kind, phase.start / RATE)
+    assert checked >= 0.8 * len(measured)
     voice = voice_loudness(full, heard)
     sounds_alone = heard - others
     opened = [s for s in full.plan.steps if any(e.kind in ("chime", "switch") for e in s.events)

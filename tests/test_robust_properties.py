@@ -135,9 +135,12 @@ def test_a_thousand_step_routine_plans_quickly():
     for n in (100, 1000):
         routine = load_text(make(n))
         lengths = fake_lengths(routine, 0.06)
-        started = time.perf_counter()
-        timeline = plan(routine, lengths)
-        timings[n] = time.perf_counter() - started
+        best = float("inf")
+        for _ in range(3):  # the best of three: a shared machine's pauses are not the planner's
+            started = time.perf_counter()
+            timeline = plan(routine, lengths)
+            best = min(best, time.perf_counter() - started)
+        timings[n] = best
         assert len(timeline.steps) == n
         check_invariants(timeline)
     print(f"\nplan: 100 steps {timings[100] * 1000:.1f} ms, 1000 steps {timings[1000] * 1000:.1f} ms")
