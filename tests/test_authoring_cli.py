@@ -79,7 +79,7 @@ def test_check_reports_each_step(runner, library):
     assert result.stdout.splitlines() == [
         "sides: Sides, 00:57.3, 3 steps",
         "  00:00.0  Jaw (left)     20.0 s, narration 3.6 s of 15.1 s, fits (extend), 6 strokes, one every 2.3 s",
-        "  00:20.0  Jaw (right)    20.0 s, narration 1.3 s of 13.1 s, fits (extend), 6 strokes, one every 2.3 s",
+        "  00:20.0  Jaw (right)    20.0 s, narration 1.5 s of 13.1 s, fits (extend), 6 strokes, one every 2.3 s",
         "  00:40.0  Long           17.3 s, narration 14.0 s of 2.7 s, extended by 11.3 s (extend), 2 strokes, "
         "one every 0.4 s",
         "    warning: the narration takes 14.0 s of this 17.3 s step, leaving little time for the movement",
@@ -211,8 +211,8 @@ def test_plan_shows_sides_cues_and_what_overflow_did(runner, library):
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
     assert "00:20.0-00:40.0  Jaw (right)" in lines
-    assert any(line.endswith("speech   1.3 s  (switch cue) Now the right side.") for line in lines)
-    assert any(line.endswith("6 strokes, one every 2.33 s, the last 3 counted") for line in lines)
+    assert any(line.endswith("speech   1.5 s  (switch cue) Now the right side.") for line in lines)
+    assert any(line.endswith("6 strokes, one every 2.32 s, the last 3 counted") for line in lines)
     assert "  extended by 11.3 s to fit its narration" in lines
     data = json.loads(runner.invoke(main, ["plan", "sides", "--json", "--scripts", str(library)]).stdout)
     right = data["steps"][1]
