@@ -399,8 +399,10 @@ def cache_clear(cache_dir):
 @main.command()
 @click.option("--dir", "folder", type=click.Path(file_okay=False, exists=True, path_type=Path),
               default=lib.OUTPUT_DIR, show_default=True, help="The library folder to serve.")
-@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True, help="TCP port.")
-@click.option("--host", default="0.0.0.0", show_default=True, help="Address to listen on.")
+@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True,
+              help="TCP port (0: any free one).")
+@click.option("--host", default="0.0.0.0", show_default=True,
+              help="Address to listen on: 0.0.0.0 for every network, 127.0.0.1 for this computer only.")
 @handle_errors
 def serve(folder, port, host):
     """Serve the library folder over HTTP, so a phone on the same network can open the page or
@@ -410,8 +412,12 @@ def serve(folder, port, host):
     server = web.make_server(folder, host, port)
     url = web.address(server)
     click.echo(f"Serving {folder}/ at {url}\n  page: {url}index.html\n  feed: {url}feed.xml")
+    if web.is_loopback(server.server_address[0]):
+        click.echo("Only this computer can open it (--host 0.0.0.0 opens it to the network).")
+    else:
+        click.echo("Anyone on this network can fetch the library from this address. Ctrl-C stops it.")
     code = web.terminal_qr(url)
-    if code and shutil.get_terminal_size().lines > code.count("\n") + 6:
+    if shutil.get_terminal_size().lines > code.count("\n") + 6:
         click.echo(code)
     try:
         server.serve_forever()
