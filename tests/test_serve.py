@@ -22,6 +22,8 @@ from click.testing import CliRunner
 from voiceguide import serve
 from voiceguide.cli import main
 
+from test_page import browser, set_position, wait_until  # noqa: F401 - browser is a fixture
+
 SECRET = b"top secret, outside the library"
 BIG = 24_000_000  # more than any socket buffers hold, so a reader that stops leaves the server waiting
 
@@ -60,6 +62,7 @@ def folder(tmp_path_factory) -> Path:
     (lib / "outside").symlink_to(base)
     (lib / "manifest.json").symlink_to(lib / ".voiceguide-build.json")
     (lib / "same.mp3").symlink_to(lib / "alpha.mp3")
+    (lib / ".hidden.mp3").symlink_to(lib / "alpha.mp3")
     return lib
 
 
@@ -135,7 +138,7 @@ def test_the_feed_carries_the_address_the_client_used_and_revalidates(port):
 
 
 @pytest.mark.parametrize("path", [
-    "/.voiceguide-build.json", "/%2evoiceguide-build.json", "/manifest.json", "/escape.mp3",
+    "/.voiceguide-build.json", "/%2evoiceguide-build.json", "/.hidden.mp3", "/C:/secret.txt", "/manifest.json", "/escape.mp3",
     "/outside/secret.txt", "/outside/", "/../secret.txt", "/%2e%2e/secret.txt", "/%2e%2e%2fsecret.txt",
     "/sub/..%2f..%2fsecret.txt", "/sub/%2E%2E/%2E%2E/secret.txt", "/..%5csecret.txt",
     "/alpha.mp3%00.html", "/%00", "/sub", "/sub/", "/missing.mp3", "//etc/passwd", "/%2fetc%2fpasswd",
@@ -217,3 +220,43 @@ def test_the_lan_address_is_one_of_this_computers_on_the_default_route():
         server_address = ("0.0.0.0", 8000)
 
     assert serve.address(ListeningEverywhere()) == f"http://{found}:8000/"
+
+
+@pytest.fixture(scope="module")
+def long_library(tmp_path_factory) -> Path:
+    """A library folder with a six-minute MP3 and the page."""
+    from voiceguide.audio import ffmpeg_path
+    from voiceguide.page import render_index
+
+    folder = tmp_path_factory.mktemp("long")
+    subprocess.run([ffmpeg_path(), "-nostdin", "-v", "error", "-f", "lavfi", "-i", "sine=frequency=330:duration=360",
+                    "-c:a", "libmp3lame", "-b:a", "64k", str(folder / "long.mp3")], check=True)
+    entry = {"id": "long", "title": "Long routine", "description": "Six minutes.", "duration_ms": 360_000.0,
+             "file": "long.mp3", "lines": [],
+             "chapters": [{"title": "First", "start_ms": 0.0, "end_ms": 300_000.0},
+                          {"title": "Last minute", "start_ms": 300_000.0, "end_ms": 360_000.0}]}
+    (folder / "index.html").write_text(render_index("Served", [entry]), encoding="utf-8")
+    return folder
+
+
+@pytest.mark.browser
+def test_chromium_plays_the_served_page_and_seeks_to_five_minutes(browser, long_library):
+    from selenium.webdriver.common.by import By
+
+    server = serve.make_server(long_library, "127.0.0.1", 0)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        browser.get_log("browser")
+        browser.get(serve.address(server) + "index.html")
+        browser.find_element(By.CSS_SELECTOR, "[data-routine]").click()
+        state = wait_until(browser, lambda s: not s["paused"] and s["t"] > 0.2, "the routine plays")
+        assert state["src"] == serve.address(server) + "long.mp3"
+        assert state["duration"] == pytest.approx(360, abs=0.5)
+        set_position(browser, 300)
+        state = wait_until(browser, lambda s: not s["paused"] and 300.1 < s["t"] < 302,
+                           "the audio plays on from 5:00", timeout=2)
+        assert state["step"] == "Last minute"
+        assert [e for e in browser.get_log("browser") if e["level"] == "SEVERE"] == []
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -69,10 +69,11 @@ def app(folder: Path) -> web.Application:
 
 def resolve(root: Path, name: str) -> Path | None:
     """The regular file that the URL path ``name`` (already percent-decoded) names inside ``root``
-    (an absolute, resolved folder), or None: for ``..``, a hidden (dot) name, a NUL or backslash,
-    a symlink whose target is outside ``root`` or hidden, a folder or anything that is not there."""
+    (an absolute, resolved folder), or None: for ``..``, a hidden (dot) name or a symlink with one,
+    a NUL, backslash or colon (a drive on Windows; no library file has one), a symlink whose target
+    is outside ``root`` or hidden, a folder or anything that is not there."""
     parts = name.split("/")
-    if any(not p or p.startswith(".") or "\0" in p or "\\" in p for p in parts):
+    if any(not p or p.startswith(".") or "\0" in p or "\\" in p or ":" in p for p in parts):
         return None
     try:
         path = root.joinpath(*parts).resolve()
