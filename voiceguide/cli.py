@@ -416,9 +416,9 @@ def serve(folder, port, host):
         click.echo("Only this computer can open it (--host 0.0.0.0 opens it to the network).")
     else:
         click.echo("Anyone on this network can fetch the library from this address. Ctrl-C stops it.")
-    code = web.terminal_qr(url)
-    if shutil.get_terminal_size().lines > code.count("\n") + 6:
-        click.echo(code)
+        code = web.terminal_qr(url)  # for a phone's camera
+        if shutil.get_terminal_size().lines > code.count("\n") + 6:
+            click.echo(code)
     try:
         server.serve_forever()
     finally:
