@@ -100,8 +100,8 @@ def main():
 @handle_errors
 def render(routine, out_dir, engine, voice, rate, volume, bitrate, mono, loudness, true_peak, cover, year,
            scripts_dir, cache_dir):
-    """Render ROUTINE (a name in scripts_yaml/ or a YAML file) to an MP3 (and its .lrc lyrics beside
-    it) and print its path."""
+    """Render ROUTINE (a name in scripts_yaml/ or a YAML file) to an MP3 (with its .lrc lyrics and
+    .vtt and .srt captions beside it) and print its path."""
     loaded = lib.load(routine, scripts_dir, engine=engine, voice=voice, rate=rate, volume=volume)
     targets = {k: v for k, v in (("loudness", loudness), ("true_peak", true_peak)) if v is not None}
     mastering = dataclasses.replace(lib.routine_mastering(loaded), **targets)
