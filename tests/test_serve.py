@@ -148,6 +148,18 @@ def test_nothing_outside_the_folder_nor_hidden_is_served(port, path):
     assert status in (400, 404) and SECRET not in body and b"root:" not in body
 
 
+@pytest.mark.parametrize("request_line", [
+    "GET /alpha.mp3 HTTP/1.1\r\n", "GARBAGE\r\n", "GET /%ff%fe HTTP/1.1\r\nHost: x\r\n",
+    f"GET /{'a' * 5000}.mp3 HTTP/1.1\r\nHost: x\r\n", f"GET /{'a' * 20000} HTTP/1.1\r\nHost: x\r\n",
+    "GET /alpha.mp3 HTTP/1.1\r\nHost: x\r\nRange: bytes=abc\r\n",
+])
+def test_malformed_requests_are_refused_cleanly(port, request_line):
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
+        sock.sendall((request_line + "Connection: close\r\n\r\n").encode())
+        answer = b"".join(iter(lambda: sock.recv(1 << 16), b""))
+    assert re.match(rb"HTTP/1\.[01] (400|404|414|416|431) ", answer), answer[:80]
+
+
 def test_symlinks_within_the_folder_and_subfolders_are_served(port, folder):
     assert raw(port, "GET /same.mp3 HTTP/1.1")[2] == (folder / "alpha.mp3").read_bytes()
     assert raw(port, "GET /sub/inner.lrc HTTP/1.1")[2] == b"[00:01.00]hello\n"

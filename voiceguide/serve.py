@@ -14,11 +14,14 @@ import asyncio
 import errno
 import hashlib
 import io
+import logging
 import socket
+import sys
 import threading
 from pathlib import Path
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 
 from . import library
 from .errors import UsageError
@@ -78,11 +81,27 @@ def resolve(root: Path, name: str) -> Path | None:
     try:
         path = root.joinpath(*parts).resolve()
         inside = path.relative_to(root)
+        regular = path.is_file()
     except (OSError, ValueError, RuntimeError):  # outside the folder, a symlink loop, a name too long
         return None
-    if any(p.startswith(".") for p in inside.parts) or not path.is_file():
+    if not regular or any(p.startswith(".") for p in inside.parts):
         return None
     return path
+
+
+class _OneLine(logging.Handler):
+    """The server's error log: nothing for a malformed request (aiohttp answers it with 400), one
+    line on stderr, never a traceback, for anything else that failed while answering."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        error = record.exc_info[1] if record.exc_info else None
+        if not isinstance(error, HttpProcessingError):
+            sys.stderr.write(f"serve: {record.getMessage()}" + (f": {error!r}" if error else "") + "\n")
+
+
+_log = logging.getLogger("voiceguide.serve")
+_log.propagate = False
+_log.addHandler(_OneLine())
 
 
 class Server:
@@ -94,7 +113,7 @@ class Server:
         self._loop = asyncio.new_event_loop()
         self._stopped = threading.Event()
         self._stopped.set()
-        self._runner = web.AppRunner(app(folder), access_log=None, handle_signals=False)
+        self._runner = web.AppRunner(app(folder), access_log=None, handle_signals=False, logger=_log)
         self._loop.run_until_complete(self._runner.setup())
         site = web.TCPSite(self._runner, host, port, backlog=BACKLOG)
         try:
