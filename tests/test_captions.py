@@ -6,16 +6,19 @@ from __future__ import annotations
 
 import html
 import io
+import json
 import xml.etree.ElementTree as ET
 from datetime import timedelta
 
 import podcastparser
 import srt
 import webvtt
+from click.testing import CliRunner
 
 from voiceguide import library, render as lib
 from voiceguide.audio import RATE
 from voiceguide.cache import NarrationCache
+from voiceguide.cli import main
 
 PODCAST = "https://podcastindex.org/namespace/1.0"
 NASTY = "Slow & <b>gentle</b> circles --> now, 1 < 2."
@@ -62,6 +65,9 @@ def test_a_render_writes_captions_that_parse_and_match_the_plan(write_routine, t
     subtitles = list(srt.parse(rendered.path.with_suffix(".srt").read_text(encoding="utf-8")))
     assert [s.index for s in subtitles] == list(range(1, 6))
     assert [(s.start, s.end, s.content) for s in subtitles] == want
+
+    shown = json.loads(CliRunner().invoke(main, ["inspect", "--json", str(rendered.path)]).output)
+    assert shown["captions"] == f"{vtt}, {rendered.path.with_suffix('.srt')}"
 
 
 def test_a_library_feed_links_both_transcripts(tmp_path):

@@ -469,6 +469,7 @@ def _inspection(found) -> dict:
         "loudness": f"{loud.integrated:.1f} LUFS integrated, range {loud.range:.1f} LU",
         "true peak": f"{loud.true_peak:.1f} dBTP (sample peak {loud.sample_peak:.1f} dBFS)",
         "lyrics": f"{len(t.lyrics)} timed lines" + (f", sidecar {found.lrc}" if found.lrc else ""),
+        "captions": ", ".join(str(p) for p in found.captions),
         "chapters": [{"title": c.title, "start_ms": c.start_ms, "end_ms": c.end_ms} for c in t.chapters],
     }
 

@@ -147,7 +147,7 @@ def make_server(folder: Path, host: str = "0.0.0.0", port: int = 8000) -> Server
 
 
 def _bind_message(exc: OSError, host: str, port: int) -> str:
-    if exc.errno == errno.EADDRINUSE:
+    if exc.errno in (errno.EADDRINUSE, getattr(errno, "WSAEADDRINUSE", errno.EADDRINUSE)):  # Windows: 10048
         return f"port {port} is in use (another server?): choose another with --port, e.g. --port {port + 1 if port < 65535 else 8000}"
     if exc.errno == errno.EACCES:
         return f"no permission to listen on port {port}: choose one above 1023 with --port"
