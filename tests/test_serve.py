@@ -244,9 +244,10 @@ def long_library(tmp_path_factory) -> Path:
     subprocess.run([ffmpeg_path(), "-nostdin", "-v", "error", "-f", "lavfi", "-i", "sine=frequency=330:duration=360",
                     "-c:a", "libmp3lame", "-b:a", "64k", str(folder / "long.mp3")], check=True)
     entry = {"id": "long", "title": "Long routine", "description": "Six minutes.", "duration_ms": 360_000.0,
-             "file": "long.mp3", "lines": [],
+             "file": "long.mp3", "lines": [], "captions": ["long.vtt", "long.srt"],
              "chapters": [{"title": "First", "start_ms": 0.0, "end_ms": 300_000.0},
                           {"title": "Last minute", "start_ms": 300_000.0, "end_ms": 360_000.0}]}
+    (folder / "long.vtt").write_text("WEBVTT\n\n00:04:59.500 --> 00:05:03.000\nFive minutes in.\n")
     (folder / "index.html").write_text(render_index("Served", [entry]), encoding="utf-8")
     return folder
 
@@ -268,6 +269,9 @@ def test_chromium_plays_the_served_page_and_seeks_to_five_minutes(browser, long_
         state = wait_until(browser, lambda s: not s["paused"] and 300.1 < s["t"] < 302,
                            "the audio plays on from 5:00", timeout=2)
         assert state["step"] == "Last minute"
+        cues = browser.execute_script("""const track = document.getElementById("audio").textTracks[0];
+            return [track.kind, track.mode, [...(track.activeCues || [])].map((cue) => cue.text)];""")
+        assert cues == ["captions", "showing", ["Five minutes in."]]  # the captions track, loaded and in step
         assert [e for e in browser.get_log("browser") if e["level"] == "SEVERE"] == []
     finally:
         server.shutdown()
