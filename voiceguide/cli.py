@@ -100,8 +100,8 @@ def main():
 @handle_errors
 def render(routine, out_dir, engine, voice, rate, volume, bitrate, mono, loudness, true_peak, cover, year,
            scripts_dir, cache_dir):
-    """Render ROUTINE (a name in scripts_yaml/ or a YAML file) to an MP3 (and its .lrc lyrics beside
-    it) and print its path."""
+    """Render ROUTINE (a name in scripts_yaml/ or a YAML file) to an MP3 (with its .lrc lyrics and
+    .vtt and .srt captions beside it) and print its path."""
     loaded = lib.load(routine, scripts_dir, engine=engine, voice=voice, rate=rate, volume=volume, note=_note)
     targets = {k: v for k, v in (("loudness", loudness), ("true_peak", true_peak)) if v is not None}
     mastering = dataclasses.replace(lib.routine_mastering(loaded), **targets)
@@ -424,8 +424,10 @@ def cache_clear(cache_dir):
 @main.command()
 @click.option("--dir", "folder", type=click.Path(file_okay=False, exists=True, path_type=Path),
               default=lib.OUTPUT_DIR, show_default=True, help="The library folder to serve.")
-@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True, help="TCP port.")
-@click.option("--host", default="0.0.0.0", show_default=True, help="Address to listen on.")
+@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True,
+              help="TCP port (0: any free one).")
+@click.option("--host", default="0.0.0.0", show_default=True,
+              help="Address to listen on: 0.0.0.0 for every network, 127.0.0.1 for this computer only.")
 @handle_errors
 def serve(folder, port, host):
     """Serve the library folder over HTTP, so a phone on the same network can open the page or
@@ -435,9 +437,13 @@ def serve(folder, port, host):
     server = web.make_server(folder, host, port)
     url = web.address(server)
     click.echo(f"Serving {folder}/ at {url}\n  page: {url}index.html\n  feed: {url}feed.xml")
-    code = web.terminal_qr(url)
-    if code and shutil.get_terminal_size().lines > code.count("\n") + 6:
-        click.echo(code)
+    if web.is_loopback(server.server_address[0]):
+        click.echo("Only this computer can open it (--host 0.0.0.0 opens it to the network).")
+    else:
+        click.echo("Anyone on this network can fetch the library from this address. Ctrl-C stops it.")
+        code = web.terminal_qr(url)  # for a phone's camera
+        if shutil.get_terminal_size().lines > code.count("\n") + 6:
+            click.echo(code)
     try:
         server.serve_forever()
     finally:
@@ -488,6 +494,7 @@ def _inspection(found) -> dict:
         "loudness": f"{loud.integrated:.1f} LUFS integrated, range {loud.range:.1f} LU",
         "true peak": f"{loud.true_peak:.1f} dBTP (sample peak {loud.sample_peak:.1f} dBFS)",
         "lyrics": f"{len(t.lyrics)} timed lines" + (f", sidecar {found.lrc}" if found.lrc else ""),
+        "captions": ", ".join(str(p) for p in found.captions),
         "chapters": [{"title": c.title, "start_ms": c.start_ms, "end_ms": c.end_ms} for c in t.chapters],
     }
 

@@ -13,6 +13,8 @@ from urllib.parse import quote
 ITUNES = "http://www.itunes.com/dtds/podcast-1.0.dtd"
 PODCAST = "https://podcastindex.org/namespace/1.0"
 ATOM = "http://www.w3.org/2005/Atom"
+#: Caption files a render writes beside the MP3, by suffix, with their types (``captions.py``).
+TRANSCRIPT_TYPES = {".vtt": "text/vtt", ".srt": "application/x-subrip"}
 
 
 def m3u8(entries: list[dict]) -> str:
@@ -45,11 +47,13 @@ class Item:
     """Seconds since the epoch: when the routine was first built (stable across rebuilds)."""
     image: str | None = None
     """The cover art's file, beside the MP3."""
+    transcripts: tuple[str, ...] = ()
+    """Its caption files (``.vtt``, ``.srt``), beside the MP3."""
 
     @classmethod
     def of(cls, entry: dict, size: int, published: int) -> Item:
         return cls(entry["id"], entry["title"], entry["description"], entry.get("author", ""), entry["file"],
-                   size, entry["duration_ms"], published, entry.get("image"))
+                   size, entry["duration_ms"], published, entry.get("image"), tuple(entry.get("captions", ())))
 
 
 def rss(title: str, items: list[Item], base_url: str = "") -> str:
@@ -96,6 +100,9 @@ def rss(title: str, items: list[Item], base_url: str = "") -> str:
         _text(node, f"{{{ITUNES}}}explicit", "false")
         ET.SubElement(node, f"{{{PODCAST}}}chapters", {"url": base + quote(f"{item.id}.chapters.json"),
                                                       "type": "application/json+chapters"})
+        for file in item.transcripts:
+            kind = TRANSCRIPT_TYPES[file[file.rfind("."):]]
+            ET.SubElement(node, f"{{{PODCAST}}}transcript", {"url": base + quote(file), "type": kind, "language": "en"})
     ET.indent(root)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
 

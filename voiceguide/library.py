@@ -35,7 +35,7 @@ PLAYLIST = "library.m3u8"
 FEED = "feed.xml"
 PAGE = "index.html"
 #: Files a routine's render leaves in the output folder, by suffix after its id.
-OUTPUT_SUFFIXES = (".mp3", ".lrc", ".chapters.json", ".cover.png", ".cover.jpg")
+OUTPUT_SUFFIXES = (".mp3", ".lrc", ".vtt", ".srt", ".chapters.json", ".cover.png", ".cover.jpg")
 
 
 @dataclass(frozen=True)
@@ -285,7 +285,8 @@ def page_entry(routine: Routine, plan: Plan, file: str) -> dict:
     lines = [{"start_ms": _ms(e.start), "end_ms": _ms(e.end), "text": e.text} for e in plan.speech()]
     return {"id": routine.id, "title": routine.title, "description": routine.description,
             "author": routine.author, "album": routine.album, "duration_ms": _ms(plan.length),
-            "file": file, "chapters": chapters, "lines": lines}
+            "file": file, "chapters": chapters, "lines": lines,
+            "captions": [str(Path(file).with_suffix(suffix)) for suffix in feed.TRANSCRIPT_TYPES]}
 
 
 def _ms(samples: int) -> float:

@@ -18,7 +18,8 @@ def render_index(library_title: str, entries: list[dict]) -> str:
 
     Each entry has ``id``, ``title``, ``description``, ``duration_ms``, ``file`` (the MP3's path
     relative to the page), ``chapters`` (``title``, ``start_ms``, ``end_ms``) and ``lines``
-    (``start_ms``, ``end_ms``, ``text``), chapters and lines in time order.
+    (``start_ms``, ``end_ms``, ``text``), chapters and lines in time order; ``captions`` (caption
+    files beside the MP3), where given, become the player's captions track when the page is served.
     """
     items = "\n".join(_routine_item(index, entry) for index, entry in enumerate(entries))
     data = {"title": library_title, "routines": entries}
@@ -363,6 +364,7 @@ _JS = """
       showChapters(routine);
       player.hidden = false;
       audio.src = urlOf(routine.file);
+      audio.replaceChildren(...captionsTracks(routine));
       sync();
       if ("mediaSession" in navigator && "MediaMetadata" in window) {
         navigator.mediaSession.metadata =
@@ -372,6 +374,16 @@ _JS = """
     play();
     player.scrollIntoView({ block: "start" });
     playingTitle.focus({ preventScroll: true });
+  }
+
+  // The routine's WebVTT captions as the player's captions track: served only (a page opened from
+  // the folder may not load them), and never needed, since the "now" area shows the words anyway.
+  function captionsTracks(routine) {
+    const vtt = (routine.captions || []).find((name) => name.endsWith(".vtt"));
+    if (!vtt || location.protocol === "file:") return [];
+    const track = document.createElement("track");
+    Object.assign(track, { kind: "captions", srclang: "en", label: "Captions", src: urlOf(vtt), default: true });
+    return [track];
   }
 
   routineButtons.forEach((button) => {

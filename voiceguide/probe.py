@@ -66,6 +66,8 @@ class Inspection:
     loudness: Loudness
     lrc: Path | None
     """The sidecar lyrics file, when there is one."""
+    captions: tuple[Path, ...] = ()
+    """The caption files beside it (``.vtt``, ``.srt``) that are there."""
 
 
 def read_header(path: str | Path) -> Header:
@@ -175,5 +177,6 @@ def inspect(path: str | Path) -> Inspection:
         raise AudioError(f"{path}: no such file")
     header = read_header(path)
     sidecar = lrc_path(path)
+    captions = tuple(p for p in (path.with_suffix(".vtt"), path.with_suffix(".srt")) if p.is_file())
     return Inspection(path, header, read_tags(path), measure_file(path, header.channels),
-                      sidecar if sidecar.is_file() else None)
+                      sidecar if sidecar.is_file() else None, captions)

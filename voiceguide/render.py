@@ -17,6 +17,7 @@ from pathlib import Path
 
 from . import engines, phrasing, script, sounds
 from .cache import NarrationCache, Speech
+from .captions import write_captions
 from .errors import Problem, ScriptError, UsageError
 from .export import Mp3Settings, codec_gain, write_mp3
 from .files import safe_name
@@ -191,7 +192,8 @@ def render(routine: Routine, out_dir: str | Path = OUTPUT_DIR, *, cache: Narrati
            mp3: Mp3Settings = Mp3Settings(), mastering: Mastering | None = None,
            cover: str | Path | None = None, year: int | None = None, track: str | None = None,
            progress: Progress = _no_progress, chunk: int = CHUNK, workers: int | None = None) -> Rendered:
-    """Render ``routine`` to ``out_dir/<id>.mp3``, with its lyrics in ``out_dir/<id>.lrc``.
+    """Render ``routine`` to ``out_dir/<id>.mp3``, with its lyrics in ``out_dir/<id>.lrc`` and its
+    captions in ``out_dir/<id>.vtt`` and ``.srt``.
 
     ``mastering`` sets the loudness and true-peak targets (default: the routine's, else -16 LUFS
     stereo or -19 mono, at most -1 dBTP); ``cover`` is an image for the cover art (default: the
@@ -225,6 +227,7 @@ def render(routine: Routine, out_dir: str | Path = OUTPUT_DIR, *, cache: Narrati
         session = mix(timeline, placed, bed, bed_gain, chunk=chunk, channels=channels)
         chunks = _counted(master.apply(_ahead(session), meter=False), timeline.length, progress)
         path = write_mp3(chunks, Path(out_dir) / f"{safe_name(routine.id)}.mp3", tags.result(), mp3)
+    write_captions(path, timeline)
     return MasteredRender(path, timeline, routine, master.report)
 
 
