@@ -21,12 +21,12 @@ from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import __version__, engines, feed, render as lib
+from . import __version__, engines, feed, processes, render as lib
 from .audio import samples_to_ms
 from .cache import NarrationCache, default_dir as default_cache_dir
 from .errors import ScriptError, UsageError, VoiceguideError
 from .export import Mp3Settings
-from .files import atomic_write_bytes, atomic_write_text, remove_stale_parts, safe_name
+from .files import atomic_write_bytes, atomic_write_text, remove_own_parts, remove_stale_parts, safe_name
 from .model import BUILTIN_BEDS, BUILTIN_SOUNDS, Routine
 from .plan import Plan
 
@@ -203,15 +203,19 @@ def _render_all(todo, settings: BuildSettings, jobs: int | None, executor: Execu
             yield rid, render_one(*arg)
         return
     own = executor is None
+    task = render_one
     if own:
         # spawn, not fork: this process may hold engine worker pipes and threads.
         executor = ProcessPoolExecutor(max_workers=min(jobs, len(todo)),
-                                       mp_context=multiprocessing.get_context("spawn"), initializer=_quiet_worker)
+                                       mp_context=multiprocessing.get_context("spawn"),
+                                       initializer=_worker_start, initargs=(os.getpid(),))
+        task = _render_task
     try:
         futures = {}
-        for (rid, _, _), arg in zip(todo, args):
-            futures[executor.submit(render_one, *arg)] = rid
-            notify("started", rid, None)
+        with processes.interrupts_blocked():  # the workers start immune to Ctrl-C (see processes)
+            for (rid, _, _), arg in zip(todo, args):
+                futures[executor.submit(task, *arg)] = rid
+                notify("started", rid, None)
         for future in as_completed(futures):
             rid = futures[future]
             try:
@@ -220,23 +224,61 @@ def _render_all(todo, settings: BuildSettings, jobs: int | None, executor: Execu
                 yield rid, {"outcome": Outcome(rid, "failed", message=f"the render stopped: {exc!r}")}
     except BaseException:  # Ctrl-C (or the caller stopped early): stop the renders under way
         if own:
-            for process in list((getattr(executor, "_processes", None) or {}).values()):
-                process.terminate()
+            _stop_workers(executor)
         raise
     finally:
         if own:
             executor.shutdown(cancel_futures=True)
 
 
-def _quiet_worker() -> None:
-    """A worker leaves Ctrl-C to the build (which stops it), and on SIGTERM unwinds, so its
-    temporary files are removed, and ends without a traceback."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+STOP_GRACE = 1.0
+"""Seconds a stopped worker has to remove its temporary files and end before it is killed."""
+
+
+def _stop_workers(executor: ProcessPoolExecutor) -> None:
+    """SIGTERM each worker (it unwinds, removing its temporary files, and ends), then wait for them;
+    one still there after ``STOP_GRACE`` is killed."""
+    workers = list((getattr(executor, "_processes", None) or {}).values())
+    for process in workers:
+        process.terminate()
+    deadline = time.monotonic() + STOP_GRACE + 0.5
+    for process in workers:
+        process.join(max(0.0, deadline - time.monotonic()))
+        if process.is_alive():
+            process.kill()
+            process.join()
+
+
+def _worker_start(parent: int) -> None:
+    """A pool worker leaves Ctrl-C to the build (which stops it); on SIGTERM it unwinds, so its
+    temporary files are removed, and ends without a traceback; and it ends when the build does,
+    however the build ends (the parent-death signal on Linux, the parent's sentinel pipe anywhere)."""
+    processes.ignore_interrupts()
     signal.signal(signal.SIGTERM, _stop_worker)
+    processes.before_exit_now(lambda: [remove_own_parts(folder) for folder in _writing])
+    processes.parent_death_signal(signal.SIGTERM, parent)
+    processes.on_parent_exit(multiprocessing.parent_process().join, lambda: os.kill(os.getpid(), signal.SIGTERM))
 
 
 def _stop_worker(signum, frame) -> None:
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # once: a second stop would cut the unwinding short
+    processes.exit_soon(128 + signum, STOP_GRACE)  # in case unwinding hangs
     raise SystemExit(128 + signum)
+
+
+_writing: set[Path] = set()
+"""The folders this worker writes into, whose temporary files it removes if stopped abruptly."""
+
+
+def _render_task(path: str, fingerprint: str, settings: BuildSettings) -> dict:
+    """``render_one`` in a pool worker. Stopped (``_stop_worker``), the render unwinds and the
+    worker ends here: the pool would otherwise report the stop as the task's result and go on to
+    the next routine."""
+    _writing.add(Path(settings.out_dir))
+    try:
+        return render_one(path, fingerprint, settings)
+    except SystemExit as exc:
+        processes.exit_now(exc.code if isinstance(exc.code, int) else 1)
 
 
 def render_one(path: str, fingerprint: str, settings: BuildSettings) -> dict:

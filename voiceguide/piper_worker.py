@@ -10,17 +10,16 @@ Protocol (JSON lines): the first line on stdin is ``{"model": path}``; the worke
 ``{"text", "length_scale", "volume", "pause", "path"}``: the speech, its sentences ``pause`` seconds
 apart, is saved to ``path`` as a float32 ``.npy`` at the voice's own sample rate and answered
 ``{"done": true, "rate": samples_per_second}``; failures are answered ``{"error": ...}``. It exits
-at the end of stdin. Imports stay light: numpy and piper.
+at the end of stdin, at once, and ignores Ctrl-C (see ``pyttsx3_worker``). Imports stay light: numpy
+and piper.
 """
 
 from __future__ import annotations
 
-import json
-import sys
-
 import numpy as np
 
-from voiceguide.pyttsx3_worker import answers
+from voiceguide.processes import ignore_interrupts
+from voiceguide.pyttsx3_worker import answers, requests
 
 
 def speak(voice, request: dict) -> np.ndarray:
@@ -37,8 +36,10 @@ def speak(voice, request: dict) -> np.ndarray:
 
 
 def main() -> None:
+    ignore_interrupts()
     reply = answers()
-    settings = json.loads(sys.stdin.readline() or "{}")
+    incoming = requests()
+    settings = next(incoming)
     try:
         from piper import PiperVoice
 
@@ -47,8 +48,7 @@ def main() -> None:
         reply(error=f"piper could not load {settings.get('model')}: {exc}")
         return
     reply(ready=True)
-    for line in sys.stdin:
-        request = json.loads(line)
+    for request in incoming:
         try:
             np.save(request["path"], speak(voice, request))
         except Exception as exc:  # noqa: BLE001 - reported to the parent
