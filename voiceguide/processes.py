@@ -51,7 +51,11 @@ def ignore_interrupts() -> None:
 
 def parent_death_signal(signum: int, parent: int) -> None:
     """Linux: have the kernel send ``signum`` to this process when its parent (pid ``parent``)
-    dies; if it died already, send it now. Elsewhere nothing (the pipe watchers cover it)."""
+    dies; if it died already, send it now. Elsewhere nothing (the pipe watchers cover it).
+
+    The kernel sends it when the *thread* that started this process ends: only for children that
+    the parent's main thread starts (the pool workers), never those of a thread that may end
+    before them (the engine workers, which watch their stdin instead)."""
     if not sys.platform.startswith("linux"):
         return
     import ctypes
