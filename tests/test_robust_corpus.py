@@ -68,3 +68,16 @@ def test_check_reports_the_same_problems(tmp_path):
     for name in names:
         file, line, fragment, _ = expectation(BAD / name)
         assert f"{BAD / file}:{line}:" in result.stderr and fragment in result.stderr
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_check_refuses_what_render_refuses(name, tmp_path):
+    """Issue 18: ``check`` passes nothing ``render`` refuses, and says so at the same place."""
+    if name in PENDING:
+        pytest.xfail(PENDING[name])
+    file, line, fragment, args = expectation(BAD / name)
+    result = CliRunner().invoke(main, ["check", str(BAD / name), "--cache-dir", str(tmp_path / "cache"), *args])
+    assert isinstance(result.exception, SystemExit), f"crashed: {result.exception!r}\n{result.output}"
+    assert "Traceback" not in result.output + result.stderr
+    assert result.exit_code == 2, result.output + result.stderr
+    assert f"{BAD / file}:{line}:" in result.stderr and fragment in result.stderr, result.stderr

@@ -31,7 +31,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from . import audio, phrasing, stretch
+from . import audio, phrasing, processes, stretch
 from .errors import EngineError, UsageError
 from .model import ENGINE_NAMES, Voice
 from .resample import resample
@@ -283,8 +283,10 @@ class _Worker:
 
     The worker is the module run as ``python -m module``; it speaks JSON lines: ``settings`` is its
     first line (answered once it is ready), then one answer a request. The process starts at the
-    first request. One that does not answer in time, stops, or answers ``{"error": ...}`` is
-    killed, the failure raised as ``EngineError``, and a fresh one started at the next request.
+    first request; it ignores Ctrl-C (the parent's to handle) and ends at once when its stdin
+    closes, so it dies with the parent, however that ends. One that does not answer in time,
+    stops, or answers ``{"error": ...}`` is killed, the failure raised as ``EngineError``, and a
+    fresh one started at the next request.
     """
 
     def __init__(self, engine: str, module: str, settings: dict, start_timeout: float):
@@ -309,9 +311,10 @@ class _Worker:
 
     def _start(self) -> None:
         self._stderr = tempfile.TemporaryFile()
-        self._proc = subprocess.Popen(
-            [sys.executable, "-m", self.module], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-            stderr=self._stderr, text=True, encoding="utf-8", errors="replace", bufsize=1)
+        with processes.interrupts_blocked():  # Ctrl-C is the parent's to handle (see processes)
+            self._proc = subprocess.Popen(
+                [sys.executable, "-m", self.module], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                stderr=self._stderr, text=True, encoding="utf-8", errors="replace", bufsize=1)
         self._replies: queue.Queue[dict | None] = queue.Queue()
         threading.Thread(target=self._read, args=(self._proc.stdout, self._replies), daemon=True).start()
         atexit.register(self.close)

@@ -98,7 +98,7 @@ def rss(title: str, items: list[Item], base_url: str = "") -> str:
         if item.image:
             ET.SubElement(node, f"{{{ITUNES}}}image", {"href": base + quote(item.image)})
         _text(node, f"{{{ITUNES}}}explicit", "false")
-        ET.SubElement(node, f"{{{PODCAST}}}chapters", {"url": base + quote(f"{item.id}.chapters.json"),
+        ET.SubElement(node, f"{{{PODCAST}}}chapters", {"url": base + quote(item.file.removesuffix(".mp3") + ".chapters.json"),
                                                       "type": "application/json+chapters"})
         for file in item.transcripts:
             kind = TRANSCRIPT_TYPES[file[file.rfind("."):]]

@@ -100,6 +100,20 @@ def stale_parts(folder: str | Path) -> list[Path]:
     return stale
 
 
+def remove_own_parts(folder: str | Path) -> None:
+    """Remove the temporary files in ``folder`` that this process is writing (before it ends
+    abruptly)."""
+    mine = str(os.getpid())
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return
+    for entry in entries:
+        found = _PART_NAME.fullmatch(entry.name)
+        if found is not None and found["pid"] == mine:
+            Path(entry.path).unlink(missing_ok=True)
+
+
 def remove_stale_parts(folder: str | Path) -> int:
     """Remove the temporary files in ``folder`` whose writing process is gone; return how many."""
     removed = 0

@@ -37,6 +37,7 @@ from .kinds import (
     Phrase,
     RequiredUnless,
     Respellings,
+    Rule,
     Shorthand,
     FileRef,
     SoundRef,
@@ -46,6 +47,7 @@ from .kinds import (
     is_mapping,
     is_scalar,
 )
+from .text import format_seconds
 from .model import (
     BUILTIN_BEDS,
     BUILTIN_SOUNDS,
@@ -65,6 +67,10 @@ from .model import (
     Voice,
 )
 
+MAX_SOUND_SECONDS = 30.0
+"""The longest a sound file may be (a tick, a chime)."""
+MAX_BED_SECONDS = 300.0
+"""The longest a bed file may be: a bed loops, and is held in memory whole while the session mixes."""
 MIN_STROKE_INTERVAL = 0.4
 """The least time between two strokes, in seconds (``timing.min_stroke`` may ask for more)."""
 MAX_ROUNDS = 100
@@ -193,6 +199,39 @@ class IncludeKind(Kind):
         return self.mapping.schema()
 
 
+@dataclass(frozen=True)
+class LoopFits(Rule):
+    """A file bed's ``loop_start`` comes before its ``loop_end``, and both lie inside the file."""
+
+    def check(self, loaded: Loaded, ctx: Context) -> None:
+        start, end = loaded.values.get("loop_start"), loaded.values.get("loop_end")
+        if start is not None and end is not None and end <= start:
+            ctx.report(loaded.places.get("loop_end", loaded.where),
+                       f"must be after loop_start ({format_seconds(start)} s), got {format_seconds(end)} s")
+            return
+        bed = loaded.values.get("bed")
+        if bed is None or bed in BUILTIN_BEDS or (start is None and end is None):
+            return
+        from .audio import seconds_to_samples
+        from .sounds import check_file
+
+        facts = check_file(bed, MAX_BED_SECONDS)
+        for name, value in (("loop_start", start), ("loop_end", end)):
+            samples = None if value is None else seconds_to_samples(value)
+            if samples is not None and (samples > facts.frames or name == "loop_start" and samples == facts.frames):
+                ctx.report(loaded.places.get(name, loaded.where),
+                           f"{format_seconds(value)} s is past the end of the bed file ({facts.seconds:.2f} s)")
+
+    def schema(self) -> None:
+        return None  # it needs the file
+
+
+def _image_problem(path: Path) -> str:
+    from .tags import image_problem
+
+    return image_problem(path)
+
+
 # --- Settings ---------------------------------------------------------------------------------
 
 VOICE = Mapping(
@@ -223,7 +262,7 @@ VOICE = Mapping(
 
 BACKGROUND = Mapping(
     (
-        Field("bed", SoundRef("bed", BUILTIN_BEDS),
+        Field("bed", SoundRef("bed", BUILTIN_BEDS, MAX_BED_SECONDS),
               "noise (soft, warm noise), drone (a slow, gentle pad), none, or an audio file "
               "(relative to the routine) looped to the session's length.",
               default=Background.bed),
@@ -241,6 +280,7 @@ BACKGROUND = Mapping(
               "For a file bed: where the loop ends and crossfades into loop_start (default: the file's end)."),
     ),
     build=into(Background),
+    rules=(LoopFits(),),
 )
 
 SOUND_EVENTS = {
@@ -263,7 +303,7 @@ def _sound(event: str) -> OneOf:
     """The sound for one kind of event: a name or file, or a mapping with sound and level."""
     mapping = Mapping(
         (
-            Field("sound", SoundRef("sound", BUILTIN_SOUNDS),
+            Field("sound", SoundRef("sound", BUILTIN_SOUNDS, MAX_SOUND_SECONDS),
                   f"A built-in sound ({', '.join(BUILTIN_SOUNDS)}) or an audio file (relative to the routine).",
                   required=True),
             Field("level", Number(-60, 0), "dB relative to the voice; -60 to 0.",
@@ -526,7 +566,7 @@ SETTINGS = (
     Field("author", Text(), "The artist tag.", default=Routine.author),
     Field("album", Text(), "The album tag (your library's name).", default=Routine.album),
     Field("genre", Text(), "The genre tag.", default=Routine.genre),
-    Field("image", FileRef("image"),
+    Field("image", FileRef("image", _image_problem),
           "Cover art (PNG or JPEG, relative to the routine). Default: a card showing the title."),
     Field("voice", VOICE, "How narration is spoken."),
     Field("background", BACKGROUND, "The bed under everything."),

@@ -11,6 +11,7 @@ from __future__ import annotations
 import difflib
 import enum
 import math
+import re
 import textwrap
 from abc import ABC, abstractmethod
 from collections.abc import Callable
@@ -31,6 +32,8 @@ MAX_DURATION = 24 * 60 * 60.0
 MAX_NARRATION = 10_000
 """The most characters one narration text may hold (about 11 minutes of speech)."""
 _DURATION_EXAMPLES = "a duration such as 30, '30s' or '1m30s'"
+CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+"""Control characters no text may hold (NUL, BEL, ESC, ...): all C0 and C1 but tab and line feed."""
 
 
 # --- What every kind of value shares ----------------------------------------------------------
@@ -61,6 +64,8 @@ class Context:
     those of the library's defaults file."""
     include: Callable[[str, Where], Any] | None = None
     """Reads the snippet a step item names, as ``include(name, where)``; set by ``script.py``."""
+    library: Path | None = None
+    """The library folder, which files named in the file may not leave (default: ``folder``)."""
 
     def inherited_value(self, path: str) -> Any:
         """The inherited value of the field at ``path``, or ``MISSING``."""
@@ -78,6 +83,16 @@ class Context:
     def reject(self, node: yaml.Node, path: str, message: str) -> _Invalid:
         """Record a problem with the value at ``node``; returns ``INVALID``."""
         return self.report(self.where(node, path), message)
+
+    def inside(self, node: yaml.Node, path: str, name: str) -> Path | _Invalid:
+        """The file ``name`` (relative to ``folder``), resolved; ``INVALID`` after reporting it
+        when it leads outside the library (``..``, an absolute path, a link out)."""
+        file = (self.folder / name).resolve()
+        library = (self.library or self.folder).resolve()
+        if not file.is_relative_to(library):
+            return self.reject(node, path, f"'{name}' is outside the library folder {library}/; files a routine "
+                                           "uses must be inside it")
+        return file
 
     def scalar(self, node: yaml.ScalarNode) -> Any:
         """The node's value by ``yaml.safe_load`` rules: ``yes`` is True, ``1.5`` a float."""
@@ -152,6 +167,9 @@ class Text(Kind):
             return ctx.reject(node, path, f"expected text, got {word} ({hint})")
         if value is not None and not isinstance(value, str):
             return ctx.reject(node, path, f"expected text, got {describe(node, ctx)} (put it in quotes)")
+        if value and (bad := CONTROL.search(value)):  # only a "\e"-style escape can write one
+            return ctx.reject(node, path, f"the text holds a control character (U+{ord(bad.group()):04X}); "
+                                          "only tabs and line breaks are allowed")
         text = " ".join((value or "").split()) if self.collapse else (value or "").strip()
         return text or ctx.reject(node, path, "must not be empty")
 
@@ -209,14 +227,16 @@ class Choice(Kind):
 
 @dataclass(frozen=True)
 class SoundRef(Kind):
-    """A built-in sound (or bed) name, or an audio file relative to the routine file.
+    """A built-in sound (or bed) name, or an audio file relative to the routine file, inside the
+    library.
 
-    Files must exist and decode (checked once per file version, ``sounds.file_problem``); they are
-    returned as absolute paths.
+    Files must decode, hold sound and last at most ``max_seconds`` (checked once per file version,
+    ``sounds.check_file``); they are returned as absolute paths.
     """
 
     noun: str
     builtins: tuple[str, ...]
+    max_seconds: float
 
     def load(self, node: yaml.Node, path: str, ctx: Context) -> Any:
         name = Text().load(node, path, ctx)
@@ -224,10 +244,13 @@ class SoundRef(Kind):
             return name
         file = ctx.folder / name
         if file.is_file():
-            from .sounds import file_problem  # decoding the routine's own files is part of reading it
+            real = ctx.inside(node, path, name)
+            if real is INVALID:
+                return real
+            from .sounds import check_file  # decoding the routine's own files is part of reading it
 
-            problem = file_problem(file)
-            return ctx.reject(node, path, f"{file}: {problem}") if problem else str(file.resolve())
+            problem = check_file(real, self.max_seconds).problem
+            return ctx.reject(node, path, f"{file}: {problem}") if problem else str(real)
         builtins = ", ".join(self.builtins)
         hint = did_you_mean(name, self.builtins)
         return ctx.reject(
@@ -241,18 +264,24 @@ class SoundRef(Kind):
 
 @dataclass(frozen=True)
 class FileRef(Kind):
-    """A file relative to the routine file (it must exist); returned as an absolute path."""
+    """A file relative to the routine file, inside the library (it must exist, and pass ``check``:
+    why it cannot be used, or ``""``); returned as an absolute path."""
 
     noun: str
+    check: Callable[[Path], str] | None = None
 
     def load(self, node: yaml.Node, path: str, ctx: Context) -> Any:
         name = Text().load(node, path, ctx)
         if name is INVALID:
             return name
         file = ctx.folder / name
-        if file.is_file():
-            return str(file.resolve())
-        return ctx.reject(node, path, f"no {self.noun} file {file}")
+        if not file.is_file():
+            return ctx.reject(node, path, f"no {self.noun} file {file}")
+        real = ctx.inside(node, path, name)
+        if real is INVALID:
+            return real
+        problem = self.check(real) if self.check is not None else ""
+        return ctx.reject(node, path, f"{file}: {problem}") if problem else str(real)
 
     def schema(self) -> dict[str, Any]:
         return {"type": "string", "pattern": r"\S"}
@@ -446,8 +475,8 @@ class Rule(ABC):
         """Report to ``ctx`` where ``loaded`` breaks the rule."""
 
     @abstractmethod
-    def schema(self) -> dict[str, Any]:
-        """The rule as JSON Schema (applied to the mapping)."""
+    def schema(self) -> dict[str, Any] | None:
+        """The rule as JSON Schema (applied to the mapping); ``None`` where JSON Schema cannot say it."""
 
 
 @dataclass(frozen=True)
@@ -577,8 +606,9 @@ class Mapping(Kind):
         required = [f.name for f in self.fields if f.required]
         if required:
             schema["required"] = required
-        if self.rules:
-            schema["allOf"] = [rule.schema() for rule in self.rules]
+        rules = [found for rule in self.rules if (found := rule.schema())]
+        if rules:
+            schema["allOf"] = rules
         return schema
 
 

@@ -11,18 +11,19 @@ the model is loaded (or ``{"error": ...}`` and exits). Each further line is
 ``{"texts", "length_scale", "volume", "path"}``: each text is spoken on its own and the speech
 saved to ``path`` as a ``.npz`` of float32 arrays (``arr_0``, ``arr_1``, ... in the order of the
 texts) at the voice's own sample rate, answered ``{"done": true, "rate": samples_per_second}``;
-failures are answered ``{"error": ...}``. It exits at the end of stdin. Imports stay light: numpy
+failures are answered ``{"error": ...}``. It exits at the end of stdin, at once, and ignores Ctrl-C
+(see ``pyttsx3_worker``). Imports stay light: numpy
 and piper.
 """
 
 from __future__ import annotations
 
 import json
-import sys
 
 import numpy as np
 
-from voiceguide.pyttsx3_worker import answers
+from voiceguide.processes import ignore_interrupts
+from voiceguide.pyttsx3_worker import answers, requests
 
 
 def speak(voice, text: str, config) -> np.ndarray:
@@ -48,16 +49,17 @@ def load(model: str, threads: int):
 
 
 def main() -> None:
+    ignore_interrupts()
     reply = answers()
-    settings = json.loads(sys.stdin.readline() or "{}")
+    incoming = requests()
+    settings = next(incoming)
     try:
         voice = load(settings["model"], int(settings.get("threads") or 0))
     except Exception as exc:  # noqa: BLE001 - reported to the parent, which raises EngineError
         reply(error=f"piper could not load {settings.get('model')}: {exc}")
         return
     reply(ready=True)
-    for line in sys.stdin:
-        request = json.loads(line)
+    for request in incoming:
         try:
             from piper import SynthesisConfig
 

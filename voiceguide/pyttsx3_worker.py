@@ -14,7 +14,10 @@ Protocol (JSON lines): the first line on stdin is ``{"voice": id or null, "rate"
 the worker answers ``{"ready": true}`` (or ``{"error": ...}`` and exits). Each further line is
 ``{"text": ..., "path": ...}``, answered ``{"done": true}`` once the WAV is written, or
 ``{"voices": true}``, answered ``{"voices": [{"id", "name", "gender", "languages"}, ...]}``;
-failures are answered ``{"error": ...}``. It exits at the end of stdin. Imports stay light: no numpy.
+failures are answered ``{"error": ...}``. It exits at the end of stdin, at once, even in the middle
+of a request: the parent closed it, or died (its pipe closes however it ends), so nobody waits for
+the answer. It ignores Ctrl-C, which is the parent's to handle (``voiceguide.processes``). Imports
+stay light: no numpy.
 """
 
 from __future__ import annotations
@@ -22,8 +25,12 @@ from __future__ import annotations
 import ctypes
 import json
 import os
+import queue
 import sys
 import threading
+from collections.abc import Iterator
+
+from voiceguide.processes import ignore_interrupts
 
 TIMEOUT = 30.0
 
@@ -64,9 +71,26 @@ def answers():
     return reply
 
 
+def requests() -> Iterator[dict]:
+    """The requests on stdin, read by a thread of their own, which ends the process at the end of
+    stdin. Shared with ``piper_worker``."""
+    lines: queue.Queue[str] = queue.Queue()
+
+    def read() -> None:
+        for line in sys.stdin:
+            lines.put(line)
+        os._exit(0)
+
+    threading.Thread(target=read, name="voiceguide-stdin", daemon=True).start()
+    while True:
+        yield json.loads(lines.get())
+
+
 def main() -> None:
+    ignore_interrupts()
     reply = answers()
-    settings = json.loads(sys.stdin.readline() or "{}")
+    incoming = requests()
+    settings = next(incoming)
     try:
         tts = init_pyttsx3()
         if settings.get("voice"):
@@ -80,8 +104,7 @@ def main() -> None:
     # runAndWait can return before espeak has finished (and written the file): wait for this.
     tts.connect("finished-utterance", lambda **_: finished.set())
     reply(ready=True)
-    for line in sys.stdin:
-        request = json.loads(line)
+    for request in incoming:
         if request.get("voices"):
             reply(voices=[{"id": v.id, "name": v.name or v.id, "gender": v.gender,
                            "languages": [_text(lang) for lang in (v.languages or ())]}

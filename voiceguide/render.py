@@ -17,8 +17,9 @@ from pathlib import Path
 
 from . import engines, phrasing, script, sounds
 from .cache import NarrationCache, Speech
+from .audio import RATE
 from .captions import write_captions
-from .errors import Problem, ScriptError, UsageError
+from .errors import PlanError, Problem, ScriptError, UsageError
 from .export import Mp3Settings, codec_gain, write_mp3
 from .files import safe_name
 from .loudness import from_energies
@@ -172,7 +173,20 @@ def plan_routine(routine: Routine, cache: NarrationCache | None = None,
             break
         speeds.update(wanted)
         clips.update(narrate(routine, cache, progress, speeds=wanted, workers=workers))
-    return plan(routine, _lengths(clips), speeds), clips
+    timeline = plan(routine, _lengths(clips), speeds)
+    _check_length(timeline)
+    return timeline, clips
+
+
+def _check_length(timeline: Plan) -> None:
+    """Raise ``PlanError`` at the step where the session passes ``script.MAX_SESSION_HOURS`` (the
+    script checks the steps' durations; narration and ``extend`` can add more)."""
+    limit = script.MAX_SESSION_HOURS * 3600 * RATE
+    late = next((step for step in timeline.steps if step.end > limit), None)
+    if late is not None:
+        raise PlanError([Problem(late.where, f"the session lasts more than {script.MAX_SESSION_HOURS} hours by "
+                                             f"the end of this step, with its narration; a session may last "
+                                             f"at most {script.MAX_SESSION_HOURS} hours")])
 
 
 def _lengths(clips: Mapping[str, Speech]) -> dict[str, int]:

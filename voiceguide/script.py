@@ -65,7 +65,9 @@ from .text import format_seconds, parse_duration, spoken_duration
 __all__ = [
     "DEFAULTS_FILE",
     "MAX_DURATION",
+    "MAX_EVENTS",
     "MAX_NODES",
+    "MAX_SESSION_HOURS",
     "MAX_STEPS",
     "MIN_STROKE_INTERVAL",
     "SCHEMAS",
@@ -82,6 +84,10 @@ MAX_NODES = 100_000
 """The most YAML nodes a routine may hold, counting each use of an alias again."""
 MAX_STEPS = 1000
 """The most steps a routine may unroll to (every round and side counts)."""
+MAX_SESSION_HOURS = 12
+"""The longest a session may last, in hours (its steps' durations added up, and its plan)."""
+MAX_EVENTS = 200_000
+"""The most paced events (strokes, breath phases) a routine may hold."""
 SNIPPETS_DIR = "_snippets"
 """The folder, in the library (the routine's folder), that ``include`` reads snippets from."""
 DEFAULTS_FILE = "_defaults.yaml"
@@ -347,7 +353,7 @@ def _include(name: str, where: Where, library: Path, stack: tuple[tuple[str, Pat
     if real in paths:
         cycle = " -> ".join([*names[paths.index(real):], name])
         return report(f"include cycle: {cycle}")
-    ctx = Context(file=str(file), folder=file.parent, problems=problems,
+    ctx = Context(file=str(file), folder=file.parent, problems=problems, library=library,
                   include=_includer(library, (*stack, (name, real)), problems))
     root = _compose(_read_bytes(file, ctx), ctx, "the file is empty; a snippet holds a step or a list of steps")
     if root is None or not _check_nodes(root, ctx):
@@ -515,7 +521,32 @@ class _Unroller:
         if len(steps) > MAX_STEPS:
             self.ctx.report(doc.places["steps"], f"the steps unroll to {len(steps)} steps (every round and "
                                                  f"side counts); at most {MAX_STEPS} are allowed")
+        else:
+            self.check_size(steps)
         return steps
+
+    def check_size(self, steps: list[Step]) -> None:
+        """The session's length and paced events stay within ``MAX_SESSION_HOURS`` and ``MAX_EVENTS``
+        (counted before planning, which would make them all); reported at the step that passes one."""
+        seconds = events = 0.0
+        for step in steps:
+            breath = step.breath
+            cycles = breath and (breath.cycles or (step.duration or 0.0) // breath.period)
+            seconds += step.duration or (self.timing.lead_in + cycles * breath.period if breath else 0.0)
+            if step.strokes is not None:
+                events += step.strokes
+            elif step.stroke_every is not None:
+                events += (step.duration or 0.0) / step.stroke_every
+            elif breath is not None:
+                events += 4 * cycles
+            if seconds > MAX_SESSION_HOURS * 3600:
+                self.ctx.report(step.where, f"the session lasts more than {MAX_SESSION_HOURS} hours by the end of "
+                                            f"this step; a session may last at most {MAX_SESSION_HOURS} hours")
+                return
+            if events > MAX_EVENTS:
+                self.ctx.report(step.where, f"the session has more than {MAX_EVENTS:,} strokes and breaths by the "
+                                            f"end of this step; at most {MAX_EVENTS:,} are allowed")
+                return
 
     def items(self, items: Iterable[Any], round_: _Round) -> list[Step]:
         steps: list[Step] = []
