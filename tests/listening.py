@@ -160,10 +160,24 @@ def words_per_minute(text: str, audio: np.ndarray, start: int, end: int, rate: i
 
 
 def words(text: str) -> list[str]:
-    """Lower-case words, punctuation gone, numbers spelled out, so that what was planned and what
-    was heard compare: ``"Round 2 of 3, in-breath."`` -> ``round two of three in breath``."""
+    """Lower-case words, punctuation gone, numbers spelled out, contractions written out and words
+    that sound like a number written as it, so that what was planned and what was heard compare by
+    sound: ``"Round 2 of 3, you're in-breath."`` -> ``round two of three you are in breath``."""
     text = re.sub(r"\d+", lambda m: f" {spelled(int(m.group()))} ", text.lower().replace("\u2019", "'"))
-    return re.findall(r"[a-z]+(?:'[a-z]+)*", text)
+    out = []
+    for word in re.findall(r"[a-z]+(?:'[a-z]+)*", text):
+        out.extend(SAME_SOUND.get(word, word).split())
+    return out
+
+
+SAME_SOUND = {
+    "to": "two", "too": "two", "for": "four", "fore": "four", "won": "one", "ate": "eight",
+    "i'm": "i am", "you're": "you are", "we're": "we are", "they're": "they are", "it's": "it is",
+    "that's": "that is", "there's": "there is", "let's": "let us", "don't": "do not", "can't": "cannot",
+    "won't": "will not", "isn't": "is not", "you'll": "you will", "you've": "you have",
+}
+"""Words a listener cannot tell apart by sound (a number and its homophones), and contractions,
+each as one spelling."""
 
 
 _ONES = ("zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen "
@@ -288,13 +302,19 @@ def whisper_model(threads: int = 2):
                         local_files_only=True)
 
 
-def hear(model, audio: np.ndarray, window: tuple[int, int]) -> list[Word]:
+CONTEXT = 200
+"""Characters of what was heard before that Whisper is given as context (its prompt), as it has
+when it transcribes a whole recording: lone cues ("Hold", "Out") are heard far better with it."""
+
+
+def hear(model, audio: np.ndarray, window: tuple[int, int], context: str = "") -> list[Word]:
     """The words Whisper hears in ``audio[window[0]:window[1]]`` (mono, at ``WHISPER_RATE``), with
-    their times in seconds on the audio's clock. Greedy decoding, no context from other windows."""
+    their times in seconds on the audio's clock. ``context``: what was heard before (never what is
+    planned: a prompt of the expected words would make a listener hear them)."""
     start, end = window
     segments, _ = model.transcribe(np.ascontiguousarray(audio[start:end], dtype=np.float32), language="en",
-                                   beam_size=1, word_timestamps=True, condition_on_previous_text=False,
-                                   vad_filter=False)
+                                   beam_size=1, word_timestamps=True, initial_prompt=context[-CONTEXT:] or None,
+                                   condition_on_previous_text=False, vad_filter=False)
     offset = start / WHISPER_RATE
     return [Word(w.word.strip(), offset + w.start, offset + w.end) for s in segments for w in s.words]
 
@@ -357,9 +377,13 @@ def judge(event, heard: list[Word], audio: np.ndarray, window: tuple[int, int], 
 
 
 def listen(model, audio: np.ndarray, speech: list) -> list[Hearing]:
-    """Whisper's hearing of each speech event in ``audio`` (``decode_aligned`` at ``WHISPER_RATE``)."""
-    out = []
+    """Whisper's hearing of each speech event in ``audio`` (``decode_aligned`` at ``WHISPER_RATE``),
+    window by window in time order, each with what was heard before as context."""
+    out: list[Hearing] = []
+    heard_before = ""
     for event, (lo, hi) in zip(speech, speech_windows(speech)):
         window = (at_rate(lo, WHISPER_RATE), at_rate(hi, WHISPER_RATE))
-        out.append(judge(event, hear(model, audio, window), audio, window, WHISPER_RATE))
+        heard = hear(model, audio, window, heard_before)
+        heard_before = " ".join([heard_before] + [w.text for w in heard])[-CONTEXT:]
+        out.append(judge(event, heard, audio, window, WHISPER_RATE))
     return out

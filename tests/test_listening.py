@@ -144,7 +144,8 @@ def test_words_per_minute_counts_the_words_over_the_voiced_span_only():
 
 def test_words_are_normalised_for_comparison():
     assert words("Round 2 of 3. In-breath, 4-7-8!") == "round two of three in breath four seven eight".split()
-    assert words("That’s it.") == ["that's", "it"]
+    assert words("That’s it, you're ready.") == "that is it you are ready".split()
+    assert words("Two strokes for each side") == words("to strokes four each side")  # the same sounds
     assert [spelled(n) for n in (0, 15, 40, 47, 100, 310, 2026)] == [
         "zero", "fifteen", "forty", "forty seven", "one hundred", "three hundred ten",
         "two thousand twenty six"]
