@@ -70,10 +70,6 @@ def align(decoded: np.ndarray, header: Header, rate: int = RATE) -> np.ndarray:
     return decoded[skip: skip + session]
 
 
-def seconds(samples: int, rate: int = RATE) -> float:
-    return samples / rate
-
-
 def at_rate(samples: int, rate: int) -> int:
     """A time on the plan's clock (samples at ``RATE``) in samples at ``rate``."""
     return round(samples * rate / RATE)
@@ -117,11 +113,11 @@ MOMENTARY = 0.4
 """Seconds: the window of momentary loudness (EBU Tech 3341)."""
 
 
-def momentary_loudness(audio: np.ndarray, at: int, rate: int = RATE) -> float:
-    """LUFS of the 400 ms of ``audio`` before sample ``at`` (K-weighted as BS.1770, channels summed
-    with weight 1: a mono array is one channel), the K-weighting filter primed on what came before."""
-    assert rate == RATE, "the K-weighting filter here is for the pipeline's rate"
-    width = round(MOMENTARY * rate)
+def momentary_loudness(audio: np.ndarray, at: int) -> float:
+    """LUFS of the 400 ms of ``audio`` (at ``RATE``) before sample ``at``: K-weighted as BS.1770,
+    channels summed with weight 1 (a mono array is one channel), the filter primed on what came
+    before."""
+    width = round(MOMENTARY * RATE)
     assert width <= at <= len(audio), f"no 400 ms before sample {at} of {len(audio)}"
     lead = min(at - width, FFT_TAPS)
     squares = k_squares(np.asarray(audio[at - width - lead: at], dtype=np.float64))
