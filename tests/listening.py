@@ -299,19 +299,15 @@ def whisper_model(threads: int = 2):
                         local_files_only=True)
 
 
-CONTEXT = 200
-"""Characters of what was heard before that Whisper is given as context (its prompt), as it has
-when it transcribes a whole recording: lone cues ("Hold", "Out") are heard far better with it."""
-
-
-def hear(model, audio: np.ndarray, window: tuple[int, int], context: str = "") -> list[Word]:
+def hear(model, audio: np.ndarray, window: tuple[int, int]) -> list[Word]:
     """The words Whisper hears in ``audio[window[0]:window[1]]`` (mono, at ``WHISPER_RATE``), with
-    their times in seconds on the audio's clock. ``context``: what was heard before (never what is
-    planned: a prompt of the expected words would make a listener hear them)."""
+    their times in seconds on the audio's clock. Greedy decoding, and no context from other windows:
+    a prompt of what was heard before helps lone cues ("Hold", "Out") but one hallucinated window
+    ("End. End. End. ...") then runs on through every window after it (measured on evening)."""
     start, end = window
     segments, _ = model.transcribe(np.ascontiguousarray(audio[start:end], dtype=np.float32), language="en",
-                                   beam_size=1, word_timestamps=True, initial_prompt=context[-CONTEXT:] or None,
-                                   condition_on_previous_text=False, vad_filter=False)
+                                   beam_size=1, word_timestamps=True, condition_on_previous_text=False,
+                                   vad_filter=False)
     offset = start / WHISPER_RATE
     return [Word(w.word.strip(), offset + w.start, offset + w.end) for s in segments for w in s.words]
 
@@ -375,12 +371,9 @@ def judge(event, heard: list[Word], audio: np.ndarray, window: tuple[int, int], 
 
 def listen(model, audio: np.ndarray, speech: list) -> list[Hearing]:
     """Whisper's hearing of each speech event in ``audio`` (``decode_aligned`` at ``WHISPER_RATE``),
-    window by window in time order, each with what was heard before as context."""
-    out: list[Hearing] = []
-    heard_before = ""
+    each window on its own."""
+    out = []
     for event, (lo, hi) in zip(speech, speech_windows(speech)):
         window = (at_rate(lo, WHISPER_RATE), at_rate(hi, WHISPER_RATE))
-        heard = hear(model, audio, window, heard_before)
-        heard_before = " ".join([heard_before] + [w.text for w in heard])[-CONTEXT:]
-        out.append(judge(event, heard, audio, window, WHISPER_RATE))
+        out.append(judge(event, hear(model, audio, window), audio, window, WHISPER_RATE))
     return out
