@@ -352,12 +352,15 @@ class Hearing:
     def offset(self) -> float | None:
         return None if self.start is None else self.start - self.planned
 
-    def problem(self, min_recall: float, max_offset: float) -> str:
-        """Why this window fails, or ""."""
+    def problem(self, min_recall: float, max_offset: float, slips: int = 0, onset: bool = True) -> str:
+        """Why this window fails, or "": fewer than ``min_recall`` of its words heard (unless no
+        more than ``slips`` words were missed), or, with ``onset``, its first word more than
+        ``max_offset`` seconds from the plan."""
         said = " ".join(w.text for w in self.heard)
-        if self.recall < min_recall:
+        missed = round((1.0 - self.recall) * len(words(self.text)))
+        if self.recall < min_recall and missed > slips:
             return f"at {self.planned:.2f} s heard {self.recall:.2f} of {self.text!r}: {said!r}"
-        if self.offset is None or abs(self.offset) > max_offset:
+        if onset and (self.offset is None or abs(self.offset) > max_offset):
             when = "no speech onset" if self.offset is None else f"{self.offset * 1000:+.0f} ms"
             return f"at {self.planned:.2f} s the first word starts {when} off the plan: {self.text!r}"
         return ""

@@ -42,7 +42,7 @@ def paces(engine: str, name: str, tmp_path_factory) -> list[tuple[str, float, fl
     result = lib.render(routine, tmp_path_factory.mktemp(f"{engine}-{name}"),
                         cache=NarrationCache(tmp_path_factory.getbasetemp() / f"pace-cache-{engine}"))
     audio = decode_mono(result.path)
-    assert len(audio) == result.plan.length
+    assert abs(len(audio) - result.plan.length) <= RATE // 1000  # (a decode may differ by a few samples)
     out = []
     for event in result.plan.speech():
         words = phrasing.word_count(event.text)
