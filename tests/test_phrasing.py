@@ -153,7 +153,6 @@ def test_piper_speaks_at_the_rate_asked(rate):
 @pytest.mark.engine
 @pytest.mark.parametrize("rate", [130, 160])
 def test_pyttsx3_speaks_at_the_rate_asked(rate):
-    voice = Voice(engine="pyttsx3", rate=rate)
     engine = engines.get_engine("pyttsx3")
     clip = engines.speak(engine, LONG, Voice(engine="pyttsx3", voice=engine.default_voice(), rate=rate))
     heard = phrasing.word_count(LONG) * 60 / (len(clip) / RATE)

@@ -139,7 +139,7 @@ def speak(engine: Engine, text: str, voice: Voice) -> np.ndarray:
 
 TIMED_WORDS = 5
 """Phrases this many words long or longer are held to their rate; shorter ones ("Halfway.") are
-spoken at the engine's corrected rate once, since a word or two has no steady pace."""
+spoken once, asked for the rate, since a word or two has no steady pace."""
 RATE_TOLERANCE = 0.01
 """How far (as a fraction) a phrase's length may be off its rate and be left as it is."""
 RATE_TRIES = 4
