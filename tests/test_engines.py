@@ -40,6 +40,24 @@ def test_trim_silence_cuts_engine_padding_but_keeps_a_margin():
     assert abs(len(trimmed) - (RATE // 4 + 2 * int(RATE * 0.01))) <= 2
 
 
+
+def _noise(n: int, db: float, seed: int = 1) -> np.ndarray:
+    return (np.random.default_rng(seed).standard_normal((n, 1)) * engines.audio.db_to_gain(db)).astype(np.float32)
+
+
+def test_trim_silence_cuts_a_lead_of_engine_noise_that_would_make_the_cue_late():
+    """Piper now and then opens a phrase with half a second of noise ~50 dB under its vowels."""
+    lead, word = _noise(RATE // 2, -60.0), _noise(RATE // 2, -8.0, seed=2)
+    trimmed = engines.trim_silence(np.concatenate([lead, np.zeros((RATE // 10, 1), np.float32), word]))
+    assert abs(len(trimmed) - RATE // 2) <= int(RATE * 0.03)
+
+
+def test_trim_silence_keeps_a_faint_first_consonant():
+    """An "f" 40 dB under the vowel that follows it is speech."""
+    consonant, vowel = _noise(RATE // 10, -50.0), _noise(RATE // 2, -10.0, seed=2)
+    trimmed = engines.trim_silence(np.concatenate([np.zeros((RATE // 4, 1), np.float32), consonant, vowel]))
+    assert len(trimmed) >= RATE // 10 + RATE // 2
+
 class Flaky(engines.Engine):
     """Fails in the ways pyttsx3 has been seen to: no file, then an empty one, then works."""
 

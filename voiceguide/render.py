@@ -137,7 +137,7 @@ def narrate(routine: Routine, cache: NarrationCache | None = None, progress: Pro
     return {text: spoken[text] for text in texts}
 
 
-SPEECH = 2
+SPEECH = 3
 """The version of how ``engines.speak`` makes a phrase: part of every narration key, so change it
 when what speak makes changes."""
 
