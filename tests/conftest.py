@@ -31,9 +31,9 @@ def write_routine(tmp_path):
 
 def _pyttsx3_problem() -> str:
     """Why the real pyttsx3 engine cannot speak here, or "" when it can."""
-    from voiceguide import engines
-    from voiceguide.errors import VoiceguideError
-    from voiceguide.model import Voice
+    from voiceguide.core.errors import VoiceguideError
+    from voiceguide.script.model import Voice
+    from voiceguide.voice import engines
 
     try:
         engines.speak(engines.get_engine("pyttsx3"), "Hello there.", Voice(engine="pyttsx3"))
@@ -45,8 +45,9 @@ def _pyttsx3_problem() -> str:
 def _piper_problem() -> str:
     """Why a Piper voice and the offline listeners cannot run here, or "" when they can."""
     from listening import whisper_folder
-    from voiceguide import engines
-    from voiceguide.errors import VoiceguideError
+
+    from voiceguide.core.errors import VoiceguideError
+    from voiceguide.voice import engines
 
     try:
         import faster_whisper  # noqa: F401

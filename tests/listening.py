@@ -27,9 +27,9 @@ from pathlib import Path
 
 import numpy as np
 
-from voiceguide.audio import RATE, ffmpeg_path
-from voiceguide.loudness import FFT_TAPS, k_squares, lufs
-from voiceguide.probe import SAMPLES_PER_FRAME, Header, read_header
+from voiceguide.core.audio import RATE, ffmpeg_path
+from voiceguide.core.loudness import FFT_TAPS, k_squares, lufs
+from voiceguide.export.probe import SAMPLES_PER_FRAME, Header, read_header
 
 DECODER_DELAY = 529
 """Samples an MPEG Layer III decoder adds in front of the encoder's own delay (LAME's figure)."""

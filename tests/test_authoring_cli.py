@@ -12,11 +12,11 @@ import yaml
 from click.testing import CliRunner
 
 from voiceguide import render as lib
-from voiceguide.audio import RATE
-from voiceguide.cache import NarrationCache
 from voiceguide.cli import main
-from voiceguide.export import Mp3Settings
-from voiceguide.script import SCHEMAS, json_schema, load_routine
+from voiceguide.core.audio import RATE
+from voiceguide.export.mp3 import Mp3Settings
+from voiceguide.script.load import SCHEMAS, json_schema, load_routine
+from voiceguide.voice.cache import NarrationCache
 
 ROOT = Path(__file__).resolve().parent.parent
 LIBRARY = ROOT / "scripts_yaml"
@@ -189,8 +189,8 @@ steps:
 
 
 def test_check_tells_an_unknown_routine_from_a_voice_that_failed(runner, library, monkeypatch):
-    from voiceguide import engines
-    from voiceguide.errors import EngineError
+    from voiceguide.core.errors import EngineError
+    from voiceguide.voice import engines
 
     write(library, "sides", SIDES)
     result = runner.invoke(main, ["check", "nope", "--scripts", str(library)])

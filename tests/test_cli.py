@@ -137,7 +137,7 @@ def test_the_starter_routines_are_valid(runner):
 def test_routine_sound_and_background_files_in_any_format(runner, scripts, tmp_path):
     import subprocess
 
-    from voiceguide.audio import ffmpeg_path
+    from voiceguide.core.audio import ffmpeg_path
 
     sounds = scripts / "sounds"
     sounds.mkdir()
@@ -166,7 +166,7 @@ def test_a_routines_own_cover_loudness_and_bed_loop_reach_the_file(runner, scrip
     from mutagen.id3 import ID3
     from PIL import Image
 
-    from voiceguide.audio import ffmpeg_path
+    from voiceguide.core.audio import ffmpeg_path
 
     Image.new("RGB", (64, 64), (40, 90, 70)).save(scripts / "cover.png")
     subprocess.run([ffmpeg_path(), "-v", "error", "-f", "lavfi", "-i", "anoisesrc=color=brown:duration=8",

@@ -12,13 +12,13 @@ import pytest
 from click.testing import CliRunner
 
 from voiceguide import render as lib
-from voiceguide.audio import RATE, ffmpeg_path, level_db
-from voiceguide.cache import NarrationCache
 from voiceguide.cli import main
-from voiceguide.loudness import integrated
-from voiceguide.probe import measure_file, read_header
-from voiceguide.sounds import load_sound
-from voiceguide.tags import read_tags
+from voiceguide.core.audio import RATE, ffmpeg_path, level_db
+from voiceguide.core.loudness import integrated
+from voiceguide.export.probe import measure_file, read_header
+from voiceguide.export.tags import read_tags
+from voiceguide.sound.sounds import load_sound
+from voiceguide.voice.cache import NarrationCache
 
 pytestmark = pytest.mark.engine
 

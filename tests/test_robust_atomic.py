@@ -17,9 +17,9 @@ from pathlib import Path
 
 import pytest
 
-from voiceguide.audio import ffmpeg_path
-from voiceguide.cache import NarrationCache
-from voiceguide.files import remove_stale_parts, stale_parts
+from voiceguide.core.audio import ffmpeg_path
+from voiceguide.core.files import remove_stale_parts, stale_parts
+from voiceguide.voice.cache import NarrationCache
 
 ROUTINE = """\
 title: {title}
@@ -177,11 +177,14 @@ def test_a_render_removes_what_a_killed_one_left(tmp_path):
     assert not stale.exists() and (out / "r0.mp3").exists()
 
 
-def _interrupt(cmd: list[str], after: float, marker: Path | None = None) -> subprocess.CompletedProcess:
-    """Run ``cmd``; after ``after`` seconds press Ctrl-C (SIGINT to its process group, as a terminal does)."""
+def _interrupt(cmd: list[str], out: Path) -> subprocess.CompletedProcess:
+    """Run ``cmd``; press Ctrl-C (SIGINT to its process group, as a terminal does) while it is
+    writing into ``out``: as soon as a temporary part file appears there (no fixed sleep to win)."""
     proc = spawn(cmd)
-    time.sleep(after)
-    assert proc.poll() is None, proc.communicate()
+    deadline = time.monotonic() + 120
+    while not parts(out) and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.005)
+    assert proc.poll() is None and parts(out), proc.communicate() if proc.poll() is not None else "no part file"
     os.killpg(proc.pid, signal.SIGINT)
     try:
         stdout, stderr = proc.communicate(timeout=30)
@@ -199,7 +202,7 @@ def test_ctrl_c_ends_quietly_with_130_and_no_temporary_files(tmp_path, kind):
         cmd = cli("render", str(scripts / "r0.yaml"), "--out", str(out), cache=cache)
     else:
         cmd = cli("build", "--scripts", str(scripts), "--out", str(out), "--jobs", "2", cache=cache)
-    done = _interrupt(cmd, after=3.0)
+    done = _interrupt(cmd, out)
     assert done.returncode == 130, done.stderr
     assert done.stderr.strip().splitlines()[-1] == "Interrupted."
     assert "Traceback" not in done.stderr and "KeyboardInterrupt" not in done.stderr, done.stderr

@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from voiceguide import files
 from voiceguide.cli import main
-from voiceguide.files import safe_name
+from voiceguide.core import files
+from voiceguide.core.files import safe_name
 
 ROUTINE = textwrap.dedent("""\
     title: Disk test

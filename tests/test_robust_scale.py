@@ -18,8 +18,8 @@ RENDER = """
 import json, sys
 from voiceguide import render as lib
 from voiceguide.bench import peak_rss_mb
-from voiceguide.cache import NarrationCache
-from voiceguide.export import Mp3Settings
+from voiceguide.voice.cache import NarrationCache
+from voiceguide.export.mp3 import Mp3Settings
 routine = lib.load(sys.argv[1])
 result = lib.render(routine, sys.argv[2], cache=NarrationCache(sys.argv[3]),
                     mp3=Mp3Settings(bitrate=32, channels=1, quality=9))

@@ -161,7 +161,7 @@ def test_engine_worker_processes_end_with_the_build(tmp_path, how):
     proc = start_build(scripts, out, tmp_path / "cache")
     try:
         # The build's own engine worker (it settles the voice) and one in each pool worker.
-        wait_for(workers(proc.pid, "voiceguide.pyttsx3_worker", 3), "the engine workers")
+        wait_for(workers(proc.pid, "voiceguide.voice.pyttsx3_worker", 3), "the engine workers")
         if how == "ctrl-c":
             os.killpg(proc.pid, signal.SIGINT)
         else:

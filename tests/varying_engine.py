@@ -13,7 +13,7 @@ import time
 
 import numpy as np
 
-from voiceguide import engines
+from voiceguide.voice import engines
 
 
 class VaryingEngine(engines.FakeEngine):

@@ -79,7 +79,7 @@ RENDER_IN_CHILD = """
 import json, sys, time
 from voiceguide import render as lib
 from voiceguide.bench import peak_rss_mb
-from voiceguide.cache import NarrationCache
+from voiceguide.voice.cache import NarrationCache
 routine = lib.load(sys.argv[1], engine=sys.argv[4] if len(sys.argv) > 4 else None)
 workers = int(sys.argv[5]) if len(sys.argv) > 5 else None
 start = time.perf_counter()
@@ -108,8 +108,8 @@ def peak_rss_mb() -> float:
 def encode_floor(mp3: Path, work: Path, at_once: int = 1) -> float:
     """Seconds to encode the rendered file's own samples with the same encoder and settings
     (``at_once`` encodes of them side by side: seconds until the last is done)."""
-    from voiceguide.audio import ffmpeg_path
-    from voiceguide.export import Mp3Settings
+    from voiceguide.core.audio import ffmpeg_path
+    from voiceguide.export.mp3 import Mp3Settings
 
     pcm = work / "floor.pcm"
     subprocess.run([ffmpeg_path(), "-v", "error", "-y", "-i", str(mp3), "-f", "s16le", "-ac", "2", "-ar", "44100",
@@ -132,8 +132,9 @@ def encode_floor(mp3: Path, work: Path, at_once: int = 1) -> float:
 
 SYNTH_IN_CHILD = """
 import json, sys, time
-from voiceguide import engines, render as lib
-from voiceguide.cache import NarrationCache
+from voiceguide.voice import engines
+from voiceguide import render as lib
+from voiceguide.voice.cache import NarrationCache
 routine = lib.load(sys.argv[1], engine=sys.argv[3] if len(sys.argv) > 3 else None)
 workers = int(sys.argv[4]) if len(sys.argv) > 4 else None
 engines.engine_pool(routine.voice.engine, workers or engines.cpu_count())  # as a render starts them
@@ -154,10 +155,11 @@ def pydub_way(routine_file: Path, cache_dir: Path, out: Path) -> tuple[float, in
     """The straightforward pydub render of the same timeline: a silent segment of full length, one
     overlay per event, export (with the same encoder settings). Narration comes from the warm cache,
     as voiceguide's does. Returns the seconds it took and how many events it overlaid."""
-    from voiceguide import render as lib, sounds
-    from voiceguide.audio import pydub_segment_class, to_segment
-    from voiceguide.cache import NarrationCache
-    from voiceguide.export import Mp3Settings
+    from voiceguide import render as lib
+    from voiceguide.core.audio import pydub_segment_class, to_segment
+    from voiceguide.export.mp3 import Mp3Settings
+    from voiceguide.sound import sounds
+    from voiceguide.voice.cache import NarrationCache
 
     routine = lib.load(routine_file)
     plan, clips = lib.plan_routine(routine, NarrationCache(cache_dir))
@@ -226,8 +228,9 @@ LIBRARY_SIZE = 6
 
 def library_rows(work: Path, cache: Path, minutes: float) -> list[Row]:
     """5. build throughput with 2 jobs / 1 job; 6. rebuild with nothing changed, and after one edit."""
-    from voiceguide import library, render as lib
-    from voiceguide.cache import NarrationCache
+    from voiceguide import render as lib
+    from voiceguide.library import build as library
+    from voiceguide.voice.cache import NarrationCache
 
     scripts = work / "library"
     scripts.mkdir()
@@ -266,7 +269,7 @@ STARTER = Path(__file__).resolve().parent.parent / "scripts_yaml"
 def piper_rows(work: Path, name: str) -> list[Row]:
     """With the Piper voice, on a starter routine: 2p. a first render / (synthesis + floor); 7. a
     first render speaking on every CPU / one speaking with a single synthesis worker."""
-    from voiceguide import engines
+    from voiceguide.voice import engines
 
     if not (STARTER / f"{name}.yaml").is_file() or not engines.PiperEngine.available():
         print(f"(Piper rows skipped: no {STARTER / name}.yaml or no Piper)", file=sys.stderr)

@@ -16,12 +16,14 @@ from pathlib import Path
 
 import click
 
-from . import engines, render as lib, script
-from .audio import RATE, samples_to_ms
-from .cache import SIZE_ENV, NarrationCache
-from .errors import ScriptError, VoiceguideError
-from .export import Mp3Settings
-from .plan import CUES
+from voiceguide import render as lib
+from voiceguide.core.audio import RATE, samples_to_ms
+from voiceguide.core.errors import ScriptError, VoiceguideError
+from voiceguide.export.mp3 import Mp3Settings
+from voiceguide.plan.timeline import CUES
+from voiceguide.script import load as script
+from voiceguide.voice import engines
+from voiceguide.voice.cache import SIZE_ENV, NarrationCache
 
 WPM = click.FloatRange(60, 400)
 
@@ -47,7 +49,7 @@ def handle_errors(command):
             sys.stderr.close()
             sys.exit(0)
         except OSError as exc:  # an unwritable folder, a full disk: what was there stays
-            from .files import os_error_message
+            from voiceguide.core.files import os_error_message
 
             click.echo(f"Error: {os_error_message(exc)}", err=True)
             sys.exit(1)
@@ -213,7 +215,7 @@ def check(routines, show_report, as_json, engine, voice, rate, volume, scripts_d
     reuses), so you know before rendering that everything fits. Problems go to stderr as
     FILE:LINE:COL: field: message (exit 2; exit 1 if the voice failed); warnings a practitioner
     would want, too."""
-    from . import report
+    from voiceguide.plan import report
 
     cache = NarrationCache(cache_dir)
     results, code = [], 0
@@ -318,7 +320,7 @@ def voices(engine):
 def build(routines, out_dir, jobs, title, base_url, bitrate, mono, scheduler, scripts_dir, cache_dir):
     """Build the library: render every routine in the scripts folder (or ROUTINES) that changed,
     in parallel, then write library.m3u8, feed.xml and index.html."""
-    from . import library
+    from voiceguide.library import build as library
 
     settings = library.BuildSettings(scripts_dir=scripts_dir, out_dir=out_dir, cache_dir=cache_dir, title=title,
                                      base_url=base_url, mp3=Mp3Settings(bitrate=bitrate, channels=1 if mono else 2))
@@ -432,7 +434,7 @@ def cache_clear(cache_dir):
 def serve(folder, port, host):
     """Serve the library folder over HTTP, so a phone on the same network can open the page or
     subscribe to the feed. Ctrl-C stops it."""
-    from . import serve as web
+    from voiceguide.library import serve as web
 
     server = web.make_server(folder, host, port)
     url = web.address(server)
@@ -457,7 +459,7 @@ def serve(folder, port, host):
 def inspect(file, as_json):
     """Show an MP3's tags, chapters, lyrics, duration, loudness and true peak, as a player (and a
     loudness meter) would see them."""
-    from . import probe
+    from voiceguide.export import probe
 
     found = probe.inspect(file)
     report = _inspection(found)
@@ -477,7 +479,7 @@ def inspect(file, as_json):
 
 def _inspection(found) -> dict:
     """What ``inspect`` prints, as plain values."""
-    from .probe import image_size
+    from voiceguide.export.probe import image_size
 
     h, t, loud = found.header, found.tags, found.loudness
     cover = None

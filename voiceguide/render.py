@@ -14,20 +14,21 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 
-
-from . import engines, phrasing, script, sounds
-from .cache import NarrationCache, Speech
-from .audio import RATE
-from .captions import write_captions
-from .errors import PlanError, Problem, ScriptError, UsageError
-from .export import Mp3Settings, codec_gain, write_mp3
-from .files import safe_name
-from .loudness import from_energies
-from .master import TRUE_PEAK, Master, Mastering, Report
-from .mix import CHUNK, BedGain, energies, mix, place_events
-from .model import Routine, Voice
-from .plan import Plan, plan, speedups
-from .tags import session_tags
+from voiceguide.core.audio import RATE
+from voiceguide.core.errors import PlanError, Problem, ScriptError, UsageError
+from voiceguide.core.files import safe_name
+from voiceguide.core.loudness import from_energies
+from voiceguide.export.captions import write_captions
+from voiceguide.export.mp3 import Mp3Settings, codec_gain, write_mp3
+from voiceguide.export.tags import session_tags
+from voiceguide.plan.timeline import Plan, plan, speedups
+from voiceguide.script import load as script
+from voiceguide.script.model import Routine, Voice
+from voiceguide.sound import sounds
+from voiceguide.sound.master import TRUE_PEAK, Master, Mastering, Report
+from voiceguide.sound.mix import CHUNK, BedGain, energies, mix, place_events
+from voiceguide.voice import engines, phrasing
+from voiceguide.voice.cache import NarrationCache, Speech
 
 SCRIPTS_DIR = Path("scripts_yaml")
 OUTPUT_DIR = Path("output")

@@ -1,0 +1,331 @@
+"""The library page (index.html): its inline data and escaping as plain functions, and the page
+itself in a real headless Chromium (marked ``browser``): it lists the routines, plays, seeks on a
+step tap and shows the step and line at the audio's position."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+from voiceguide.core.audio import ffmpeg_path
+from voiceguide.library.page import format_duration, render_index
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMEDRIVER = Path("/usr/bin/chromedriver")
+NASTY = 'Jaw </script><b>release</b> & "calm" <!--<script>'
+
+
+def chapter(title, start, end):
+    return {"title": title, "start_ms": start, "end_ms": end}
+
+
+def line(start, end, text):
+    return {"start_ms": start, "end_ms": end, "text": text}
+
+
+# Two routines, as build passes them; the first has markup in its texts.
+ENTRIES = [
+    {
+        "id": "lymphatic",
+        "title": "Lymphatic </script><b>drainage</b> & more",
+        "description": "Gentle strokes outwards. <!--<script> Not medical advice.",
+        "duration_ms": 12000.0,
+        "file": "lymphatic.mp3",
+        "chapters": [chapter("Settle", 0.0, 4000.0), chapter("Cheeks <i>", 4000.0, 8000.0),
+                     chapter("Rest", 8000.0, 12000.0)],
+        "lines": [line(500.0, 2500.0, "Sit tall and let your shoulders drop."),
+                  line(4600.0, 6000.0, "Circle the cheeks, </script>slowly."),
+                  line(6200.0, 7600.0, "Now the other way."),
+                  line(8500.0, 10500.0, "Let your hands rest.")],
+    },
+    {
+        "id": "jaw",
+        "title": "Quick jaw release",
+        "description": "Slow circles over the jaw muscles.",
+        "duration_ms": 8000.0,
+        "file": "jaw release #2.mp3",
+        "chapters": [chapter("Jaw circles", 0.0, 5000.0), chapter("Let go", 5000.0, 8000.0)],
+        "lines": [line(300.0, 2000.0, "Fingertips on the jaw muscles."),
+                  line(5400.0, 7000.0, "Let your jaw hang loose.")],
+    },
+]
+
+
+class ParsedPage(HTMLParser):
+    """A page as an HTML parser reads it: every start tag, the text of each script, and the text
+    of each element, keyed by its class, else its id, else its tag name."""
+
+    VOID = {"meta", "link", "br", "img", "input", "hr"}
+
+    def __init__(self, text: str):
+        super().__init__(convert_charrefs=True)
+        self.tags: list[tuple[str, dict]] = []
+        self.scripts: list[tuple[dict, str]] = []
+        self.texts: dict[str, list[str]] = {}
+        self._open: list[tuple[str, dict, list[str]]] = []
+        self.feed(text)
+        self.close()
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append((tag, dict(attrs)))
+        if tag not in self.VOID:
+            self._open.append((tag, dict(attrs), []))
+
+    def handle_endtag(self, tag):
+        open_tag, attrs, parts = self._open.pop()
+        assert open_tag == tag, f"</{tag}> closes <{open_tag}>"
+        text = "".join(parts)
+        if tag == "script":
+            self.scripts.append((attrs, text))
+        key = attrs.get("class") or attrs.get("id") or tag
+        self.texts.setdefault(key, []).append(text)
+
+    def handle_data(self, data):
+        for _, _, parts in self._open:
+            parts.append(data)
+
+
+def library_data(page: ParsedPage):
+    [data] = [text for attrs, text in page.scripts if attrs.get("id") == "library-data"]
+    return data
+
+
+# --- the page as text ---
+
+
+def test_the_inline_data_round_trips():
+    page = ParsedPage(render_index("Facial massage", ENTRIES))
+    assert json.loads(library_data(page)) == {"title": "Facial massage", "routines": ENTRIES}
+
+
+def test_markup_in_titles_and_text_stays_text():
+    page = ParsedPage(render_index(NASTY, ENTRIES))
+
+    assert [attrs.get("type") for attrs, _ in page.scripts] == ["application/json", None]
+    assert "<" not in library_data(page)  # so neither "</script>" nor "<!--" can occur in it
+    assert json.loads(library_data(page)) == {"title": NASTY, "routines": ENTRIES}
+    assert page.texts["title"] == page.texts["h1"] == [NASTY]
+    assert page.texts["routine-title"] == [entry["title"] for entry in ENTRIES]
+    assert page.texts["routine-about"] == [entry["description"] for entry in ENTRIES]
+    assert not [tag for tag, _ in page.tags if tag in ("b", "i")]
+
+
+@pytest.mark.parametrize(
+    "ms, text",
+    [(0, "0:00"), (12000, "0:12"), (59_499, "0:59"), (59_500, "1:00"), (754_000, "12:34"),
+     (3_599_000, "59:59"), (3_600_000, "1:00:00"), (3_723_400, "1:02:03")],
+)
+def test_durations_read_as_a_clock(ms, text):
+    assert format_duration(ms) == text
+
+
+def test_the_list_shows_each_routine_duration():
+    page = ParsedPage(render_index("Library", ENTRIES))
+    assert page.texts["routine-duration"] == ["0:12", "0:08"]
+
+
+def test_the_page_is_self_contained():
+    page = ParsedPage(render_index("Library", ENTRIES))
+    urls = [value for _, attrs in page.tags for name, value in attrs.items()
+            if name in ("src", "href")]
+    assert urls and all(url.startswith("data:") for url in urls)  # only the inline icon
+    assert "viewport" in [attrs.get("name") for tag, attrs in page.tags if tag == "meta"]
+
+
+def test_an_empty_library_says_so():
+    page = ParsedPage(render_index("Library", []))
+    assert page.texts["empty"] == ["No routines yet."]
+    assert page.texts["summary"] == ["0 routines"]
+
+
+# --- the page in a real browser ---
+
+
+def browser_problem() -> str:
+    """Why the headless browser cannot run here, or "" when it can."""
+    for path in (CHROMIUM, CHROMEDRIVER):
+        if not path.exists():
+            return f"{path} is missing (apt-get install chromium chromium-driver)"
+    try:
+        import selenium  # noqa: F401
+    except ImportError:
+        return "selenium is not installed (pip install selenium)"
+    return ""
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory):
+    """Headless Chromium through chromedriver, offline, allowed to play audio without a gesture,
+    with reduced motion (so the page scrolls at once, and an element is where a click lands).
+    Skipped where Chromium, chromedriver or selenium is missing, except in CI, where it fails."""
+    problem = browser_problem()
+    if problem:
+        if os.environ.get("CI"):
+            pytest.fail(f"browser: {problem}")
+        pytest.skip(f"browser: {problem}")
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = str(CHROMIUM)
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                 "--no-first-run", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--autoplay-policy=no-user-gesture-required",
+                 "--force-prefers-reduced-motion",
+                 "--window-size=400,860", f"--user-data-dir={tmp_path_factory.mktemp('chromium')}"):
+        options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(options=options, service=Service(str(CHROMEDRIVER)))
+    yield driver
+    driver.quit()
+
+
+@pytest.fixture
+def library(tmp_path):
+    """A library folder: a short real MP3 per routine, and the page."""
+    for entry in ENTRIES:
+        seconds = entry["duration_ms"] / 1000
+        subprocess.run([ffmpeg_path(), "-nostdin", "-v", "error", "-f", "lavfi",
+                        "-i", f"sine=frequency=440:duration={seconds}", "-c:a", "libmp3lame",
+                        "-b:a", "32k", str(tmp_path / entry["file"])], check=True)
+    (tmp_path / "index.html").write_text(render_index("Facial massage", ENTRIES), encoding="utf-8")
+    return tmp_path
+
+
+def expected_now(entry: dict, ms: float) -> tuple[str, str]:
+    """The step title and line text the page should show at ``ms``: the step started last, and
+    the line started last provided it started in that step (1 ms slack, as the page)."""
+    started = [c for c in entry["chapters"] if c["start_ms"] <= ms + 1]
+    step = started[-1] if started else None
+    spoken = [ln for ln in entry["lines"] if ln["start_ms"] <= ms + 1]
+    said = spoken[-1] if spoken and step and spoken[-1]["start_ms"] >= step["start_ms"] else None
+    return (step["title"] if step else "", said["text"] if said else "")
+
+
+# The player's state, read in one go.
+STATE = """
+const audio = document.getElementById("audio");
+return {src: audio.currentSrc, paused: audio.paused, t: audio.currentTime, duration: audio.duration,
+        step: document.getElementById("now-step").textContent,
+        line: document.getElementById("now-line").textContent,
+        title: document.getElementById("playing-title").textContent,
+        current: [...document.querySelectorAll("#chapters button")]
+                   .findIndex((b) => b.getAttribute("aria-current") === "step")};
+"""
+
+
+def wait_until(driver, check, what: str, timeout: float = 10) -> dict:
+    """Poll the player's state until ``check(state)`` holds and return that state; fail with
+    ``what`` and the last state seen when it does not within ``timeout`` seconds."""
+    from selenium.common.exceptions import TimeoutException
+    from selenium.webdriver.support.wait import WebDriverWait
+
+    last = {}
+
+    def holds(_):
+        last.update(driver.execute_script(STATE))
+        return check(last)
+
+    try:
+        WebDriverWait(driver, timeout, poll_frequency=0.05).until(holds)
+    except TimeoutException:
+        pytest.fail(f"timed out waiting until {what}; last state: {last}")
+    return dict(last)
+
+
+def shows_moment(entry: dict, state: dict) -> bool:
+    return (state["step"], state["line"]) == expected_now(entry, state["t"] * 1000)
+
+
+def set_position(driver, seconds: float) -> None:
+    """Seek as the player's own control does."""
+    driver.execute_script('document.getElementById("audio").currentTime = arguments[0]', seconds)
+
+
+@pytest.mark.browser
+def test_the_page_plays_seeks_and_follows_the_audio(browser, library):
+    from selenium.webdriver.common.by import By
+
+    browser.get_log("browser")  # drop messages from any earlier page
+    browser.get((library / "index.html").as_uri())
+    first, second = ENTRIES
+
+    # Every routine is listed, with its duration, markup in titles shown as text.
+    assert [e.text for e in browser.find_elements(By.CLASS_NAME, "routine-title")] == [
+        entry["title"] for entry in ENTRIES]
+    assert [e.text for e in browser.find_elements(By.CLASS_NAME, "routine-duration")] == [
+        format_duration(entry["duration_ms"]) for entry in ENTRIES]
+    assert not browser.find_elements(By.CSS_SELECTOR, "b, i")
+    routines = browser.find_elements(By.CSS_SELECTOR, "[data-routine]")
+
+    # A tap on a routine loads its file and plays it.
+    routines[0].click()
+    state = wait_until(browser, lambda s: not s["paused"] and s["t"] > 0.2,
+                       "the first routine plays")
+    assert state["src"].endswith("/" + first["file"]) and state["title"] == first["title"]
+    assert state["duration"] == pytest.approx(first["duration_ms"] / 1000, abs=0.2)
+    wait_until(browser, lambda s: s["t"] > state["t"] + 0.3, "the playback position advances")
+    chapters = browser.find_elements(By.CSS_SELECTOR, "#chapters button")
+    assert [c.text.split("\n") for c in chapters] == [
+        [format_duration(c["start_ms"]), c["title"]] for c in first["chapters"]]
+
+    # A tap on a step seeks to its start and plays on from there.
+    step = first["chapters"][1]
+    browser.execute_script("""
+        const audio = document.getElementById("audio");
+        window.seekedAt = [];
+        audio.addEventListener("seeked", () => window.seekedAt.push(audio.currentTime));""")
+    chapters[1].click()
+    wait_until(browser, lambda s: browser.execute_script("return window.seekedAt.length"),
+               "the audio seeks")
+    assert browser.execute_script("return window.seekedAt[0]") == pytest.approx(
+        step["start_ms"] / 1000, abs=0.3)
+    state = browser.execute_script(STATE)
+    assert not state["paused"] and state["current"] == 1 and state["step"] == step["title"]
+
+    # While it plays, the "now" area follows: the step's first line comes up on time...
+    line = first["lines"][1]
+    state = wait_until(browser, lambda s: s["line"] == line["text"], "the step's first line shows")
+    assert line["start_ms"] - 300 <= state["t"] * 1000 <= line["end_ms"] + 300
+    # ...and, paused, it shows exactly what belongs at the position.
+    browser.execute_script('document.getElementById("audio").pause()')
+    wait_until(browser, lambda s: s["paused"] and shows_moment(first, s),
+               "the paused position's step and line show")
+
+    # Seeking with the player's own control moves it too: mid-line; just into a step, before
+    # that step's first line, where the last step's line must not linger; back to the start.
+    for ms, shown in [(9300.0, ("Rest", "Let your hands rest.")), (8200.0, ("Rest", "")),
+                      (1000.0, ("Settle", "Sit tall and let your shoulders drop."))]:
+        set_position(browser, ms / 1000)
+        state = wait_until(browser, lambda s, ms=ms: abs(s["t"] * 1000 - ms) < 50,
+                           f"the audio is at {ms} ms")
+        wait_until(browser, lambda s, shown=shown: (s["step"], s["line"]) == shown,
+                   f"the page shows {shown} at {ms} ms")
+        assert expected_now(first, ms) == shown
+
+    # Another routine replaces the first in the same player (its file name has URL syntax in it).
+    routines[1].click()
+    state = wait_until(browser, lambda s: s["title"] == second["title"] and not s["paused"]
+                       and s["t"] > 0.2, "the second routine plays")
+    assert state["src"].endswith("/jaw%20release%20%232.mp3")
+    assert len(browser.find_elements(By.TAG_NAME, "audio")) == 1
+    chapters = browser.find_elements(By.CSS_SELECTOR, "#chapters button")
+    assert [c.text.split("\n")[1] for c in chapters] == [c["title"] for c in second["chapters"]]
+
+    assert [e for e in browser.get_log("browser") if e["level"] == "SEVERE"] == []
+
+
+@pytest.mark.browser
+def test_a_missing_audio_file_is_reported_on_the_page(browser, tmp_path):
+    from selenium.webdriver.common.by import By
+
+    (tmp_path / "index.html").write_text(render_index("Library", ENTRIES[:1]), encoding="utf-8")
+    browser.get((tmp_path / "index.html").as_uri())
+    browser.find_element(By.CSS_SELECTOR, "[data-routine]").click()
+    wait_until(browser, lambda s: s["line"] == "This routine's audio could not be played.",
+               "the page says the audio could not be played")

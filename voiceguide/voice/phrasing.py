@@ -1,0 +1,112 @@
+"""How a phrase is said: its words respelled for the voice, cut into sentences, and how long it
+should last.
+
+A phrase (one narration clip, see ``text.phrases``) is spoken as pieces: each sentence (and, where
+the routine asks for ``voice.comma_pause``, each part between commas) is synthesized on its own and
+the pieces are joined with exact silences, so the pause between sentences is the same for every
+engine. ``voice.rate`` is the pace a listener hears: words a minute over the phrase from its first
+word to its last, the pauses between its sentences included.
+
+Pure functions only: ``engines.speak`` uses them.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+
+from voiceguide.script.model import Voice
+
+PRONOUNCE: dict[str, str] = {
+    "masseter": "muh seeter",
+    "effleurage": "ef ler ahzh",
+    "decollete": "day coll tay",
+    "sternocleidomastoid": "sterno cly doh mastoid",
+}
+"""Respellings of the massage words the voices say wrong: checked against the phonemes espeak-ng
+gives them (Piper speaks espeak-ng's phonemes too), e.g. masseter as "MASS-eh-ter" where it is
+"muh-SEE-ter". The words the routines repeat most (tick, stroke, lymph, lymphatic, collarbones, gua
+sha) come out right as they are. A routine's ``voice.pronounce`` adds to these or overrides them."""
+
+MAX_SPEEDUP = 1.3
+"""Pauses never make the words themselves faster than this many times ``voice.rate``: where a
+phrase's pauses leave too little time, it lasts longer than the rate says."""
+
+_SENTENCE_END = re.compile(r"(?<=[.!?])[\"')\]]*\s+")
+_COMMA = re.compile(r"(?<=[,;:])\s+")
+_WORD = re.compile(r"[\w'’-]+")
+
+
+def respell(text: str, table: Iterable[tuple[str, str]] | Mapping[str, str]) -> str:
+    """``text`` with each word or phrase of ``table`` (``PRONOUNCE`` first, then the entries given,
+    which win) replaced by its respelling, matched whole and case-insensitively; a capital first
+    letter is kept."""
+    entries = {**PRONOUNCE, **dict(table.items() if isinstance(table, Mapping) else table)}
+    if not entries:
+        return text
+    ordered = sorted(entries, key=len, reverse=True)  # "gua sha" before "gua"
+    pattern = re.compile(r"(?<![\w'’-])(" + "|".join(re.escape(w) for w in ordered) + r")(?![\w'’-])",
+                         re.IGNORECASE)
+    lowered = {w.lower(): say for w, say in entries.items()}
+
+    def say(match: re.Match) -> str:
+        word = match.group(0)
+        out = lowered[word.lower()]
+        return out[:1].upper() + out[1:] if word[:1].isupper() else out
+
+    return pattern.sub(say, text)
+
+
+def pieces(text: str, voice: Voice) -> list[tuple[str, float]]:
+    """The pieces ``text`` is spoken as, each with the seconds of silence after it (none after the
+    last): sentences ``voice.sentence_pause`` apart, and with ``voice.comma_pause`` set, the parts
+    between commas (and semicolons and colons) that far apart."""
+    out: list[tuple[str, float]] = []
+    for sentence in (s for s in _SENTENCE_END.split(text.strip()) if s.strip()):
+        parts = [sentence]
+        if voice.comma_pause:
+            parts = [p for p in _COMMA.split(sentence) if p.strip()]
+        out += [(part.strip(), voice.comma_pause or 0.0) for part in parts]
+        if out:
+            out[-1] = (out[-1][0], voice.sentence_pause)
+    if out:
+        out[-1] = (out[-1][0], 0.0)
+    return out
+
+
+def word_count(text: str) -> int:
+    """Words as a listener counts them: ``4-7-8`` is one, ``don't`` is one."""
+    return len(_WORD.findall(text))
+
+
+LETTERS_PER_WORD = 4.3
+"""Letters in an average word of guidance; voices take longer over longer words."""
+
+
+def word_weight(text: str) -> float:
+    """How much longer than an average word the words of ``text`` take to say, judged by their
+    letters (measured with Piper on the starter routines: a phrase's length goes with its letters
+    a word at about the 0.8 power): a first guess at how much faster to ask a voice to speak."""
+    words = _WORD.findall(text)
+    if not words:
+        return 1.0
+    return (sum(len(w) for w in words) / len(words) / LETTERS_PER_WORD) ** 0.8
+
+
+def target_seconds(text: str, rate: float) -> float:
+    """How long ``text`` lasts at ``rate`` words a minute, from its first word to its last."""
+    return 60.0 * word_count(text) / rate
+
+
+def speaking_seconds(text: str, voice: Voice, pauses: float) -> float:
+    """How long the words of ``text`` themselves should take (its pauses, ``pauses`` seconds in
+    all, left out), never faster than ``MAX_SPEEDUP`` times the rate."""
+    return max(target_seconds(text, voice.rate) - pauses, target_seconds(text, voice.rate * MAX_SPEEDUP))
+
+
+def expected_seconds(text: str, voice: Voice) -> float:
+    """How long ``text`` should last as spoken by ``voice`` (said as ``pieces``), from its first
+    word to its last: ``words / rate``, unless its pauses leave the words too little time."""
+    said = pieces(respell(text, voice.pronounce), voice)
+    pauses = sum(pause for _, pause in said)
+    return pauses + speaking_seconds(text, voice, pauses)

@@ -1,0 +1,131 @@
+"""A child process that speaks with pyttsx3, one voice setting per process.
+
+Why a process: with espeak-ng, pyttsx3 synthesizes on espeak's own thread, and a change of rate or
+volume between utterances is applied unreliably (measured here: the next utterance often used the
+previous rate). Settings applied once, before the first utterance, always held. A separate process
+also keeps pyttsx3's and espeak's prints off the user's terminal and lets the parent bound a hang
+with a timeout and recover from a crash.
+
+The main process never loads espeak-ng itself: Piper bundles its own espeak, and the two in one
+process crashed (measured here: a segfault once both were loaded). Now that Piper speaks in a worker
+process of its own too (``piper_worker``), the two never share a process.
+
+Protocol (JSON lines): the first line on stdin is ``{"voice": id or null, "rate": wpm, "volume": v}``;
+the worker answers ``{"ready": true}`` (or ``{"error": ...}`` and exits). Each further line is
+``{"text": ..., "path": ...}``, answered ``{"done": true}`` once the WAV is written, or
+``{"voices": true}``, answered ``{"voices": [{"id", "name", "gender", "languages"}, ...]}``;
+failures are answered ``{"error": ...}``. It exits at the end of stdin, at once, even in the middle
+of a request: the parent closed it, or died (its pipe closes however it ends), so nobody waits for
+the answer. It ignores Ctrl-C, which is the parent's to handle (``voiceguide.core.processes``). Imports
+stay light: no numpy.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import json
+import os
+import queue
+import sys
+import threading
+from collections.abc import Iterator
+
+from voiceguide.core.processes import ignore_interrupts
+
+TIMEOUT = 30.0
+
+
+def load_bundled_espeak() -> None:
+    """Make pyttsx3's espeak driver find the espeak-ng library and data that ``espeakng-loader``
+    ships (no system package needed); without that package, a system espeak-ng is used."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        import espeakng_loader
+    except ImportError:
+        return
+    os.environ.setdefault("ESPEAK_DATA_PATH", espeakng_loader.get_data_path())
+    ctypes.CDLL(espeakng_loader.get_library_path(), mode=ctypes.RTLD_GLOBAL)
+
+
+def init_pyttsx3():
+    """A pyttsx3 engine: espeak-ng on Linux, the platform's own voices elsewhere."""
+    load_bundled_espeak()
+    import pyttsx3
+
+    return pyttsx3.init("espeak" if sys.platform.startswith("linux") else None)
+
+
+def answers():
+    """Keep this process's stdout for its answers and send all else printed there to devnull
+    (pyttsx3 prints a line per file; espeak may print too); the function that sends one answer.
+    Shared with ``piper_worker``."""
+    replies = os.fdopen(os.dup(1), "w", buffering=1, encoding="utf-8")
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 1)
+    sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - lives as long as the process
+
+    def reply(**fields) -> None:
+        replies.write(json.dumps(fields) + "\n")
+
+    return reply
+
+
+def requests() -> Iterator[dict]:
+    """The requests on stdin, read by a thread of their own, which ends the process at the end of
+    stdin. Shared with ``piper_worker``."""
+    lines: queue.Queue[str] = queue.Queue()
+
+    def read() -> None:
+        for line in sys.stdin:
+            lines.put(line)
+        os._exit(0)
+
+    threading.Thread(target=read, name="voiceguide-stdin", daemon=True).start()
+    while True:
+        yield json.loads(lines.get())
+
+
+def main() -> None:
+    ignore_interrupts()
+    reply = answers()
+    incoming = requests()
+    settings = next(incoming)
+    try:
+        tts = init_pyttsx3()
+        if settings.get("voice"):
+            tts.setProperty("voice", settings["voice"])
+        tts.setProperty("rate", int(settings.get("rate", 150)))
+        tts.setProperty("volume", float(settings.get("volume", 1.0)))
+    except Exception as exc:  # noqa: BLE001 - reported to the parent, which raises EngineError
+        reply(error=f"pyttsx3 could not start: {exc}")
+        return
+    finished = threading.Event()
+    # runAndWait can return before espeak has finished (and written the file): wait for this.
+    tts.connect("finished-utterance", lambda **_: finished.set())
+    reply(ready=True)
+    for request in incoming:
+        if request.get("voices"):
+            reply(voices=[{"id": v.id, "name": v.name or v.id, "gender": v.gender,
+                           "languages": [_text(lang) for lang in (v.languages or ())]}
+                          for v in tts.getProperty("voices")])
+            continue
+        finished.clear()
+        try:
+            tts.save_to_file(request["text"], request["path"])
+            tts.runAndWait()
+        except Exception as exc:  # noqa: BLE001 - reported to the parent
+            reply(error=str(exc) or type(exc).__name__)
+            continue
+        if finished.wait(TIMEOUT):
+            reply(done=True)
+        else:
+            reply(error=f"pyttsx3 did not finish speaking within {TIMEOUT:g} s")
+
+
+def _text(value) -> str:
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+
+
+if __name__ == "__main__":
+    main()
