@@ -109,6 +109,23 @@ def workers(sid: int, kind: str, count: int):
     return lambda: len([c for c in session(sid).values() if kind in c]) >= count
 
 
+def test_ctrl_c_while_the_command_is_still_importing_exits_130(tmp_path):
+    """In the first tenths of a second numpy and click are still importing: a KeyboardInterrupt
+    from inside an extension's import once ended the process by SIGINT (exit -2), not 130."""
+    scripts = library(tmp_path, count=1)
+    for after in [0.02 * k for k in range(1, 21)]:
+        proc = start_build(scripts, tmp_path / "out", tmp_path / "cache")
+        try:
+            time.sleep(after)
+            os.killpg(proc.pid, signal.SIGINT)
+            _, stderr = proc.communicate(timeout=60)
+            assert (proc.returncode, stderr.decode().strip().splitlines()[-1:]) == (130, ["Interrupted."]), \
+                (after, stderr.decode())
+            assert "Traceback" not in stderr.decode()
+        finally:
+            kill_all(proc.pid)
+
+
 @pytest.mark.parametrize("after", [0.2, 1.5, 4.0])
 def test_ctrl_c_ends_a_build_within_2_s_with_nothing_left(tmp_path, after):
     scripts = library(tmp_path)
