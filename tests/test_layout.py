@@ -1,6 +1,7 @@
 """The package's shape (issue 17): imports flow one way through the pipeline's stages, no two modules
 import each other (directly or round a loop), each stage imports only what its package's
-``__init__`` says it may, and no module grows past ``MAX_LINES``.
+``__init__`` says it may, no module grows past ``MAX_LINES``, and every data file of the package
+ships with it.
 
 Every module is read with ``ast``, imports inside functions included (a lazy import is still a
 dependency), so nothing here is imported to be judged.
@@ -10,8 +11,8 @@ from __future__ import annotations
 
 import ast
 import re
-from pathlib import Path
 
+import pytest
 from locations import ROOT
 
 PACKAGE = ROOT / "voiceguide"
@@ -48,7 +49,7 @@ OVER_MAX_LINES = {"voiceguide/script/load.py", "voiceguide/script/kinds.py", "vo
 under (the test says so)."""
 
 
-def module_name(path: Path) -> str:
+def module_name(path) -> str:
     parts = list(path.relative_to(ROOT).with_suffix("").parts)
     if parts[-1] == "__init__":
         parts.pop()
@@ -151,6 +152,24 @@ def test_no_module_is_too_long():
     assert not long, f"modules over {MAX_LINES} lines: {long}"
     short = sorted(path for path in OVER_MAX_LINES if lengths.get(path, 0) <= MAX_LINES)
     assert not short, f"now at most {MAX_LINES} lines (or gone), so remove them from OVER_MAX_LINES: {short}"
+
+
+def test_every_data_file_of_the_package_is_package_data():
+    """A file beside the code that is not code (the page's ``library/web/`` files) ships in a
+    non-editable install only if ``pyproject.toml`` names it as package data."""
+    tomllib = pytest.importorskip("tomllib")
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    declared = pyproject["tool"]["setuptools"]["package-data"]
+    data = [path.relative_to(ROOT) for path in PACKAGE.rglob("*")
+            if path.is_file() and path.suffix not in (".py", ".pyc")]
+    assert data, "the page's web files are package data"
+    for file in data:
+        owners = [name for name in declared if file.is_relative_to(name.replace(".", "/"))]
+        assert owners, f"{file}: no package-data entry for its package"
+        package = max(owners, key=len)
+        inside = file.relative_to(package.replace(".", "/"))
+        assert any(inside.match(pattern) for pattern in declared[package]), \
+            f"{file} is not in pyproject.toml's package-data for {package}"
 
 
 def strongly_connected(graph: dict[str, set[str]]) -> list[list[str]]:
