@@ -1,6 +1,6 @@
 """What a plan is: events on the session's one sample clock, the planned steps that hold them, how
 each step's narration fit, and the whole plan. ``timeline.plan`` makes them; everything after the
-plan (the voice's report, the mix, the tags, captions and the library) reads them.
+plan (``check``'s report, the mix, the tags and captions, the library) reads them.
 """
 
 from __future__ import annotations
