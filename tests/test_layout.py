@@ -145,6 +145,15 @@ def test_the_package_itself_imports_nothing_at_its_top_level():
     assert GRAPH["voiceguide"] == set()
 
 
+def test_the_top_level_is_the_stages_and_a_few_modules():
+    """The listing of ``voiceguide/`` reads as the pipeline: the stage packages, and at most 8
+    modules beside them (the front door, the command line, the benchmark, ...)."""
+    packages = {path.name for path in PACKAGE.iterdir() if (path / "__init__.py").is_file()}
+    modules = [path.name for path in PACKAGE.glob("*.py")]
+    assert packages == {*STAGES, "library"}
+    assert len(modules) <= 8, modules
+
+
 def test_no_module_is_too_long():
     lengths = {path.relative_to(ROOT).as_posix(): len(path.read_text(encoding="utf-8").splitlines())
                for path in MODULES.values()}
