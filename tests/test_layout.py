@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ast
 import re
+from pathlib import Path
 
 import pytest
 from locations import ROOT
@@ -49,7 +50,7 @@ OVER_MAX_LINES = {"voiceguide/script/load.py", "voiceguide/script/kinds.py", "vo
 under (the test says so)."""
 
 
-def module_name(path) -> str:
+def module_name(path: Path) -> str:
     parts = list(path.relative_to(ROOT).with_suffix("").parts)
     if parts[-1] == "__init__":
         parts.pop()
