@@ -405,6 +405,8 @@ def render_one(path: str, fingerprint: str, settings: BuildSettings, track: str 
     except VoiceguideError as exc:
         return {"outcome": Outcome(rid, "failed", time.monotonic() - started, message=_message(exc))}
     name = safe_name(rid)
+    if not settings.m4b:  # one from a build that asked for it would be out of date now
+        (out_dir / f"{name}.m4b").unlink(missing_ok=True)
     version = audio_digest(rendered.path)[:VERSION_LENGTH]
     folder = f"{VERSIONS}/{version}"
     entry = page_entry(rendered.routine, rendered.plan, f"{folder}/{rendered.path.name}")
