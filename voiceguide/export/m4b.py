@@ -21,9 +21,9 @@ from pathlib import Path
 
 import numpy as np
 
-from voiceguide.core.audio import RATE, db_to_gain, decode_file, ffmpeg_path
+from voiceguide.core.audio import RATE, db_to_gain, ffmpeg_path
 from voiceguide.core.files import publish, temporary
-from voiceguide.export.mp3 import Mp3Settings, PipeWriter, codec_gain, downmixed, encoder_error
+from voiceguide.export.mp3 import Mp3Settings, PipeWriter, codec_gain, downmixed, encoder_error, level_change
 from voiceguide.export.tags import Tags
 
 
@@ -138,18 +138,12 @@ def aac_gain(settings: Mp3Settings = Mp3Settings()) -> float:
 
 @functools.cache
 def _aac_gain(settings: Mp3Settings) -> float:
-    t = np.arange(int(1.5 * RATE)) / RATE
-    tone = np.repeat((0.1 * np.sin(2.0 * np.pi * 1000.0 * t)).astype(np.float32)[:, None],
-                     settings.channels, axis=1)
-    with tempfile.TemporaryDirectory(prefix="voiceguide-") as folder:
-        path = Path(folder) / "tone.m4a"
+    def encode(tone: np.ndarray, path: Path) -> None:
         proc = subprocess.run([ffmpeg_path(), "-nostdin", "-v", "error", "-f", "f32le", "-ar", str(RATE),
                                "-ac", str(settings.channels), "-i", "pipe:0", "-c:a", "aac",
                                "-b:a", f"{settings.bitrate}k", str(path)],
                               input=tone.astype("<f4").tobytes(), capture_output=True)
         if proc.returncode != 0:
             raise encoder_error(proc.stderr, proc.returncode, path, "AAC")
-        decoded = decode_file(path, channels=settings.channels)
-    middle = slice(RATE // 4, 5 * RATE // 4)
-    ratio = np.mean(decoded[middle].astype(np.float64) ** 2) / np.mean(tone[middle].astype(np.float64) ** 2)
-    return float(10.0 * np.log10(ratio))
+
+    return level_change(settings.channels, "tone.m4a", encode)

@@ -18,7 +18,7 @@ import shutil
 import subprocess
 import tempfile
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,7 +29,7 @@ from voiceguide.core.errors import AudioError
 from voiceguide.core.files import publish, remove_stale_parts, target_of, temporary
 from voiceguide.export.tags import Tags, id3_tag, lrc
 
-__all__ = ["Mp3Settings", "PipeWriter", "Tags", "codec_gain", "encoder_error", "lrc_path", "write_mp3"]
+__all__ = ["Mp3Settings", "PipeWriter", "Tags", "codec_gain", "encoder_error", "level_change", "lrc_path", "write_mp3"]
 
 
 @dataclass(frozen=True)
@@ -181,13 +181,18 @@ def codec_gain(settings: Mp3Settings = Mp3Settings()) -> float:
 
 @functools.cache
 def _codec_gain(settings: Mp3Settings) -> float:
+    return level_change(settings.channels, "tone.mp3", lambda tone, path: _encode([tone], path, settings))
+
+
+def level_change(channels: int, name: str, encode: Callable[[np.ndarray, Path], None]) -> float:
+    """How much ``encode(samples, path)`` changes the level (dB, decoded less encoded) of a 1 kHz
+    tone at a tenth of full scale, written to a temporary file called ``name``."""
     t = np.arange(int(1.5 * RATE)) / RATE
-    tone = np.repeat((0.1 * np.sin(2.0 * np.pi * 1000.0 * t)).astype(np.float32)[:, None],
-                     settings.channels, axis=1)
+    tone = np.repeat((0.1 * np.sin(2.0 * np.pi * 1000.0 * t)).astype(np.float32)[:, None], channels, axis=1)
     with tempfile.TemporaryDirectory(prefix="voiceguide-") as folder:
-        path = Path(folder) / "tone.mp3"
-        _encode([tone], path, settings)
-        decoded = decode_file(path, channels=settings.channels)
+        path = Path(folder) / name
+        encode(tone, path)
+        decoded = decode_file(path, channels=channels)
     middle = slice(RATE // 4, 5 * RATE // 4)
     ratio = np.mean(decoded[middle].astype(np.float64) ** 2) / np.mean(tone[middle].astype(np.float64) ** 2)
     return float(10.0 * np.log10(ratio))
