@@ -8,7 +8,8 @@ or the machine: the same routine gives the same bytes (the year is written only 
 ID3v2.3 rather than 2.4, because more players read it (mutagen stores UTF-16 text there). Chapters
 follow the ID3v2 Chapter Frame Addendum: ``CHAP`` frames and one top-level, ordered ``CTOC``, which
 some players need before they list chapters at all (past 255 chapters, the most one table holds, it
-lists tables of up to 255 each). ``SYLT`` times are in milliseconds.
+lists tables of up to 255 each). Frames are stored in the order they are made, chapters in time
+order, for players that list ``CHAP`` frames as stored. ``SYLT`` times are in milliseconds.
 """
 
 from __future__ import annotations

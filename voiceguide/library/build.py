@@ -41,8 +41,8 @@ from voiceguide.core import processes
 from voiceguide.core.audio import samples_to_ms
 from voiceguide.core.errors import ScriptError, UsageError, VoiceguideError
 from voiceguide.core.files import (
-    atomic_write_bytes,
     OLD_PART_AGE,
+    atomic_write_bytes,
     atomic_write_text,
     remove_own_parts,
     remove_stale_parts,
@@ -583,7 +583,8 @@ def _write_index(out_dir: Path, manifest: dict, hashes: dict, settings: BuildSet
 
 
 def _rss(title: str, manifest: dict, base_url: str) -> str:
-    items = [feed.Item.of(manifest[r]["entry"], manifest[r]["size"], manifest[r].get("published", 0))
+    items = [feed.Item.of(manifest[r]["entry"], manifest[r]["size"],
+                          manifest[r].get("published", manifest[r].get("first_built", 0)))  # or an older build's
              for r in sorted(manifest)]
     return feed.rss(title, items, base_url)
 
