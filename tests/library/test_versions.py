@@ -161,3 +161,27 @@ def test_the_track_number_is_the_library_order_and_inspect_shows_it(settings, sc
     assert episodes(settings.out_dir)["Beta"]["guid"] == before["guid"]
     library.build(["beta"], settings=settings, jobs=1)  # one routine built alone keeps its place
     assert read_tags(settings.out_dir / "beta.mp3").track == "3"
+
+
+def test_two_builds_at_once_leave_every_linked_file_in_place(settings, scripts, tmp_path):
+    """Each build removes only what an index it replaced linked: one build's cleanup never takes
+    the other's new versions, whichever indexes first."""
+    import subprocess
+    import sys
+
+    library.build(settings=settings, jobs=1)
+    write(scripts, "alpha", say="Alpha, edited.")
+    write(scripts, "beta", say="Beta, edited.")
+    runs = [subprocess.Popen([sys.executable, "-m", "voiceguide", "build", rid, "--scripts", str(scripts),
+                              "--out", str(settings.out_dir), "--jobs", "1", "--base-url", BASE,
+                              "--cache-dir", str(tmp_path / f"cache-{rid}")],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            for rid in ("alpha", "beta")]
+    for run in runs:
+        _, err = run.communicate(timeout=300)
+        assert run.returncode == 0, err
+    files = linked_files(settings.out_dir)
+    assert len([f for f in files if f.endswith(".mp3")]) == 3
+    assert all((settings.out_dir / name).is_file() for name in files), files
+    on_disk = {p.relative_to(settings.out_dir).as_posix() for p in (settings.out_dir / library.VERSIONS).rglob("*.mp3")}
+    assert on_disk == {f for f in files if f.endswith(".mp3")}  # and the two old versions are gone
