@@ -72,6 +72,8 @@ def voice_options(command):
 scripts_option = click.option("--scripts", "scripts_dir", type=click.Path(file_okay=False, path_type=Path),
                               default=lib.SCRIPTS_DIR, show_default=True,
                               help="Folder of routine files that ROUTINE names refer to.")
+m4b_option = click.option("--m4b", is_flag=True,
+                          help="Also write NAME.m4b, an audiobook (AAC, chapters, cover) for Apple Books or BookPlayer.")
 cache_option = click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path),
                             envvar="VOICEGUIDE_CACHE", help="Narration cache folder (default: the user cache).")
 
@@ -97,23 +99,26 @@ def main():
 @click.option("--cover", type=click.Path(dir_okay=False, exists=True, path_type=Path), metavar="IMAGE",
               help="Cover art (default: the routine's image, else one drawn with its title).")
 @click.option("--year", type=click.IntRange(1000, 9999), help="Year tag (none unless given).")
+@m4b_option
 @scripts_option
 @cache_option
 @handle_errors
 def render(routine, out_dir, engine, voice, rate, volume, bitrate, mono, loudness, true_peak, cover, year,
-           scripts_dir, cache_dir):
+           m4b, scripts_dir, cache_dir):
     """Render ROUTINE (a name in scripts_yaml/ or a YAML file) to an MP3 (with its .lrc lyrics and
-    .vtt and .srt captions beside it) and print its path."""
+    .vtt and .srt captions beside it, and with --m4b an audiobook) and print its path."""
     loaded = lib.load(routine, scripts_dir, engine=engine, voice=voice, rate=rate, volume=volume, note=_note)
     targets = {k: v for k, v in (("loudness", loudness), ("true_peak", true_peak)) if v is not None}
     mastering = dataclasses.replace(lib.routine_mastering(loaded), **targets)
     with _Progress(loaded.id) as progress:
         result = lib.render(loaded, out_dir, cache=NarrationCache(cache_dir),
                             mp3=Mp3Settings(bitrate=bitrate, channels=1 if mono else 2), mastering=mastering,
-                            cover=cover, year=year, progress=progress)
+                            cover=cover, year=year, progress=progress, m4b=m4b)
     voice = " ".join(filter(None, (result.plan.engine, result.plan.voice)))
     click.echo(f"{loaded.id}: {_clock(result.plan.length)}, {len(result.plan.steps)} steps, voice {voice}", err=True)
     click.echo(str(result.path))
+    if result.audiobook is not None:
+        click.echo(str(result.audiobook))
 
 
 @main.command()
@@ -314,16 +319,18 @@ def voices(engine):
 @click.option("--bitrate", type=click.IntRange(32, 320), default=128, show_default=True, help="MP3 kbit/s.")
 @click.option("--mono", is_flag=True, help="Write mono MP3s (default stereo).")
 @click.option("--scheduler", metavar="ADDRESS", help="Render on a dask.distributed cluster (tcp://host:8786).")
+@m4b_option
 @scripts_option
 @cache_option
 @handle_errors
-def build(routines, out_dir, jobs, title, base_url, bitrate, mono, scheduler, scripts_dir, cache_dir):
+def build(routines, out_dir, jobs, title, base_url, bitrate, mono, scheduler, m4b, scripts_dir, cache_dir):
     """Build the library: render every routine in the scripts folder (or ROUTINES) that changed,
     in parallel, then write library.m3u8, feed.xml and index.html."""
     from voiceguide.library import build as library
 
     settings = library.BuildSettings(scripts_dir=scripts_dir, out_dir=out_dir, cache_dir=cache_dir, title=title,
-                                     base_url=base_url, mp3=Mp3Settings(bitrate=bitrate, channels=1 if mono else 2))
+                                     base_url=base_url, mp3=Mp3Settings(bitrate=bitrate, channels=1 if mono else 2),
+                                     m4b=m4b)
     display = _BuildDisplay()
     executor = library.cluster_executor(scheduler) if scheduler else None
     report = library.build(routines, settings, jobs=jobs, executor=executor, on_event=display)

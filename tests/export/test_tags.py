@@ -185,3 +185,18 @@ def test_a_cover_that_is_not_an_image(tmp_path):
         load_cover(tmp_path / "notes.txt")
     with pytest.raises(AudioError, match="gone.png"):
         load_cover(tmp_path / "gone.png")
+
+
+def test_chapter_frames_are_stored_in_time_order(silent_mp3):
+    """mutagen sorts frames by size unless told otherwise: "Cheeks" (short) came before
+    "Introduction". eyed3 lists CHAP frames as the file stores them."""
+    import eyed3
+
+    titles = ("Introduction to the routine", "Cheeks", "A very long step title for the forehead", "Jaw", "Closing")
+    many = tuple(Chapter(title, i * 2000, (i + 1) * 2000) for i, title in enumerate(titles))
+    path = silent_mp3(make_tags(chapters=many, track="2"))
+    tag = eyed3.load(str(path)).tag
+    stored = [(c.title, c.times.start, c.times.end) for c in tag.chapters]
+    assert stored == [(c.title, c.start_ms, c.end_ms) for c in many]
+    assert [int(c.element_id.decode().removeprefix("ch")) for c in tag.chapters] == list(range(len(many)))
+    assert tag.track_num[0] == 2

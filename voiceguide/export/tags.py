@@ -8,11 +8,13 @@ or the machine: the same routine gives the same bytes (the year is written only 
 ID3v2.3 rather than 2.4, because more players read it (mutagen stores UTF-16 text there). Chapters
 follow the ID3v2 Chapter Frame Addendum: ``CHAP`` frames and one top-level, ordered ``CTOC``, which
 some players need before they list chapters at all (past 255 chapters, the most one table holds, it
-lists tables of up to 255 each). ``SYLT`` times are in milliseconds.
+lists tables of up to 255 each). Frames are stored in the order they are made, chapters in time
+order, for players that list ``CHAP`` frames as stored. ``SYLT`` times are in milliseconds.
 """
 
 from __future__ import annotations
 
+import functools
 import io
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -152,16 +154,16 @@ def id3_tag(tags: Tags) -> bytes:
         CTOCFlags,
     )
 
-    id3 = ID3()
+    id3 = _in_order()()
     id3.add(TIT2(encoding=3, text=tags.title))
     id3.add(TPE1(encoding=3, text=tags.artist))
+    if tags.track:
+        id3.add(TRCK(encoding=3, text=tags.track))
     id3.add(TALB(encoding=3, text=tags.album))
     id3.add(TCON(encoding=3, text=tags.genre))
     id3.add(COMM(encoding=3, lang=LANGUAGE, desc="", text=tags.description))
     if tags.voice:
         id3.add(TXXX(encoding=3, desc=VOICE_TAG, text=tags.voice))
-    if tags.track:
-        id3.add(TRCK(encoding=3, text=tags.track))
     if tags.year is not None:
         id3.add(TYER(encoding=3, text=str(tags.year)))
     ids = [f"ch{i}" for i in range(len(tags.chapters))]
@@ -189,6 +191,22 @@ def id3_tag(tags: Tags) -> bytes:
     return out.getvalue()
 
 
+@functools.cache
+def _in_order() -> type:
+    """An ``ID3`` class that saves frames in the order they were added. mutagen sorts them by a few
+    frame kinds, then by size, so chapters were stored shortest first ("Cheeks" before
+    "Introduction"), and players that list ``CHAP`` frames as stored rather than by the table of
+    contents showed them out of time order."""
+    from mutagen.id3 import ID3
+    from mutagen.id3._tags import save_frame  # mutagen's own frame writer (no public name)
+
+    class InOrder(ID3):
+        def _write(self, config):
+            return bytearray().join(save_frame(frame, config=config) for frame in self.values())
+
+    return InOrder
+
+
 def read_tags(path: str | Path) -> Tags:
     """The tags of an MP3 as ``id3_tag`` makes them (and as far as another tagger's go).
 
@@ -209,7 +227,7 @@ def read_tags(path: str | Path) -> Tags:
     year = text("TDRC")  # mutagen reads v2.3's TYER as TDRC
     chaps = {f.element_id: f for f in id3.getall("CHAP")}
     tables = {f.element_id: f for f in id3.getall("CTOC")}
-    tops = [f for f in tables.values() if f.flags & 1] or list(tables.values())
+    tops = [f for f in tables.values() if f.flags & 2] or list(tables.values())  # CTOCFlags.TOP_LEVEL
 
     def chapters_in(table, seen: frozenset) -> list[str]:  # tables may hold tables (never themselves)
         found = []
