@@ -21,6 +21,7 @@ from __future__ import annotations
 import io
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 
 ZONES = ("collarbones", "neck_sides", "neck_front", "under_chin", "jawline", "jaw_muscle", "cheeks",
          "under_eyes", "brows", "forehead", "temples", "whole_face")
@@ -200,8 +201,10 @@ LIP = _bezier((500, 586), (486, 588), (474, 584), (468, 580))
 NOTCH = _bezier((500, 880), (490, 880), (484, 872), (482, 864))
 
 
+@lru_cache(maxsize=4)
 def _figure_layers(big: int, k: float) -> dict:
-    """The figure's fill (head, neck, shoulders) and its lines, as masks, symmetric by construction."""
+    """The figure's fill (head, neck, shoulders) and its lines, as masks, symmetric by construction
+    (kept for the next picture of the same size: callers only read them)."""
     from PIL import Image, ImageDraw, ImageOps
 
     fill, lines = Image.new("L", (big, big), 0), Image.new("L", (big, big), 0)
@@ -222,6 +225,7 @@ def _figure_layers(big: int, k: float) -> dict:
     return {"fill": fill, "lines": lines}
 
 
+@lru_cache(maxsize=4)
 def _left_ramp(big: int):
     """A mask that keeps the left side and fades out over the centre line's neighbourhood."""
     from PIL import Image
@@ -235,6 +239,7 @@ def _left_ramp(big: int):
     return mask
 
 
+@lru_cache(maxsize=4)
 def _face_mask(big: int, k: float):
     """The inside of the face (the head's outline, both halves), for clipping face zones."""
     from PIL import Image, ImageDraw
@@ -291,8 +296,8 @@ _ZONES = {
         along=(((462, 604), (462, 664)),),
         spots=((440, 640),), face=False),
     "jawline": _Zone(
-        area=(("poly", [(500, 676), (440, 660), (360, 600), (312, 520), (300, 470), (324, 470),
-                        (346, 540), (400, 604), (456, 634), (500, 642)]),),
+        area=(("poly", [(500, 690), (440, 672), (350, 610), (300, 520), (290, 460), (336, 464),
+                        (356, 530), (404, 590), (456, 622), (500, 630)]),),
         across=(_bezier((482, 650), (430, 636), (366, 586), (330, 500)),),
         along=(((360, 524), (372, 592)), ((420, 580), (428, 632))),
         spots=((350, 570), (420, 628))),
@@ -308,13 +313,13 @@ _ZONES = {
         along=(((400, 420), (404, 516)),),
         spots=((392, 466),)),
     "under_eyes": _Zone(
-        area=(("ellipse", 406, 428, 62, 20),),
+        area=(("ellipse", 406, 430, 62, 26),),
         across=(_bezier((454, 424), (420, 432), (370, 426), (322, 400)),),
         along=(((410, 412), (412, 450)),),
         spots=((410, 430),)),
     "brows": _Zone(
-        area=(("poly", _bezier((478, 328), (440, 292), (380, 284), (330, 310)) +
-               _bezier((338, 334), (390, 314), (440, 322), (480, 350))),),
+        area=(("poly", _bezier((478, 326), (440, 280), (380, 272), (326, 304)) +
+               _bezier((334, 340), (390, 322), (440, 330), (480, 354))),),
         across=(_bezier((462, 318), (430, 304), (384, 300), (340, 312)),),
         along=(((410, 276), (410, 316)),),
         spots=((440, 316), (372, 310))),
@@ -335,7 +340,7 @@ _ZONES = {
                 _bezier((452, 460), (410, 454), (360, 442), (320, 436)),
                 _bezier((482, 650), (430, 636), (370, 596), (334, 520))),
         along=(((440, 300), (440, 180)), ((394, 430), (398, 520))),
-        spots=((430, 220), (390, 470), (420, 590)), strength=90),
+        spots=((430, 220), (390, 470), (420, 590)), strength=110),
 }
 
 
@@ -352,7 +357,8 @@ def _zone_layers(zone: str, stroke: str, big: int, k: float, colour):
             draw.ellipse(_px([(x - rx, y - ry), (x + rx, y + ry)], k), fill=spec.strength)
         else:
             draw.polygon(_px(shape[1], k), fill=spec.strength)
-    mask = ImageChops.lighter(mask, ImageOps.mirror(mask)).filter(ImageFilter.GaussianBlur(10 * k))
+    mask = ImageChops.lighter(mask, ImageOps.mirror(mask)).reduce(_SCALE)  # blurred at the final size
+    mask = mask.filter(ImageFilter.GaussianBlur(8 * k / _SCALE)).resize((big, big), Image.Resampling.BILINEAR)
     if spec.face:
         mask = ImageChops.multiply(mask, _face_mask(big, k))
     marks = Image.new("RGBA", (big, big), (0, 0, 0, 0))
