@@ -11,6 +11,7 @@ import yaml
 from locations import ROOT
 
 from voiceguide.core.audio import RATE
+from voiceguide.core.errors import UsageError
 from voiceguide.export.mp3 import write_mp3
 from voiceguide.export.pictures import (
     COVER_SIZE,
@@ -91,13 +92,13 @@ def test_the_same_arguments_give_the_same_bytes():
 
 
 def test_unknown_words_are_refused_with_the_words_that_are_known():
-    with pytest.raises(ValueError, match="unknown zone 'chin'; one of: collarbones, neck_sides"):
+    with pytest.raises(UsageError, match="unknown zone 'chin'; one of: collarbones, neck_sides"):
         step_picture("chin", "up")
-    with pytest.raises(ValueError, match="unknown stroke 'sideways'"):
+    with pytest.raises(UsageError, match="unknown stroke 'sideways'"):
         step_picture("cheeks", "sideways")
-    with pytest.raises(ValueError, match="unknown side 'both'"):
+    with pytest.raises(UsageError, match="unknown side 'both'"):
         step_picture("cheeks", "up", "both")
-    with pytest.raises(ValueError, match="unknown practice 'yoga'; one of: morning, evening"):
+    with pytest.raises(UsageError, match="unknown practice 'yoga'; one of: morning, evening"):
         routine_cover("Yoga", "yoga")
 
 

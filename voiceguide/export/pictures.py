@@ -23,6 +23,8 @@ import math
 from dataclasses import dataclass
 from functools import lru_cache
 
+from voiceguide.core.errors import UsageError
+
 ZONES = ("collarbones", "neck_sides", "neck_front", "under_chin", "jawline", "jaw_muscle", "cheeks",
          "under_eyes", "brows", "forehead", "temples", "whole_face")
 """Where the hands go, from the exits up: the hollows above the collarbones, the sides and the
@@ -62,10 +64,12 @@ class Practice:
 
 PRACTICES = {
     "morning": Practice((142, 186, 64), "under_eyes", "outward", ("morning", "wake", "sunrise")),
-    "evening": Practice((52, 56, 122), "forehead", "outward", ("evening", "night", "sleep", "bedtime", "wind-down")),
+    "evening": Practice((52, 56, 122), "forehead", "outward",
+                        ("evening", "night", "sleep", "bedtime", "wind-down")),
     "lymphatic": Practice((38, 132, 156), "neck_sides", "down", ("lymph", "drainage", "puff")),
     "circulation": Practice((214, 96, 96), "cheeks", "circles", ("circulation", "glow", "tapping")),
-    "tension": Practice((134, 110, 192), "jaw_muscle", "circles", ("tension", "jaw", "temple", "release", "relax")),
+    "tension": Practice((134, 110, 192), "jaw_muscle", "circles",
+                        ("tension", "jaw", "temple", "release", "relax")),
 }
 """The practices, each with its colour: lymphatic a cool blue-teal, circulation a warm coral,
 tension a lavender, a morning routine a fresh yellow-green, an evening one a deep indigo. In the
@@ -98,7 +102,7 @@ def accent(practice: str | tuple[int, int, int] | None) -> tuple[int, int, int]:
         return DEFAULT_COLOUR
     if isinstance(practice, str):
         if practice not in PRACTICES:
-            raise ValueError(f"unknown practice {practice!r}; one of: {', '.join(PRACTICES)}")
+            raise UsageError(f"unknown practice {practice!r}; one of: {', '.join(PRACTICES)}")
         return PRACTICES[practice].colour
     return tuple(int(c) for c in practice)  # type: ignore[return-value]
 
@@ -108,7 +112,8 @@ def step_picture(zone: str, stroke: str, side: str | None = None, size: int = ST
     """A step's picture as PNG bytes (a palette PNG, 10 to 15 KB at 600 px): the face with ``zone``
     highlighted and ``stroke`` drawn on it, on one ``side`` or both, in the colour of ``practice``.
 
-    Raises ``ValueError`` for a zone, stroke or side outside ``ZONES``, ``STROKES`` and ``SIDES``.
+    Raises ``UsageError`` for a zone, stroke or side outside ``ZONES``, ``STROKES`` and ``SIDES``
+    (and a practice outside ``PRACTICES``).
     """
     from PIL import Image
 
@@ -122,9 +127,9 @@ def step_picture(zone: str, stroke: str, side: str | None = None, size: int = ST
 def _check(zone: str, stroke: str, side: str | None) -> None:
     for value, allowed, what in ((zone, ZONES, "zone"), (stroke, STROKES, "stroke")):
         if value not in allowed:
-            raise ValueError(f"unknown {what} {value!r}; one of: {', '.join(allowed)}")
+            raise UsageError(f"unknown {what} {value!r}; one of: {', '.join(allowed)}")
     if side is not None and side not in SIDES:
-        raise ValueError(f"unknown side {side!r}; one of: left, right (or none for both)")
+        raise UsageError(f"unknown side {side!r}; one of: left, right (or none for both)")
 
 
 def _picture(zone: str, stroke: str, side: str | None, size: int, colour):
@@ -170,17 +175,12 @@ HEAD = [_head(math.pi * i / 90) for i in range(91)]
 
 
 def _bezier(*points, n: int = 40) -> list[tuple[float, float]]:
-    """A cubic (four points) or quadratic (three) Bezier curve as ``n + 1`` points."""
+    """The cubic Bezier curve through four points, as ``n + 1`` points."""
     out = []
     for i in range(n + 1):
         t = i / n
-        if len(points) == 3:
-            p0, p1, p2 = points
-            c = ((1 - t) ** 2, 2 * (1 - t) * t, t * t)
-            out.append(tuple(sum(w * p[j] for w, p in zip(c, (p0, p1, p2))) for j in (0, 1)))
-        else:
-            c = ((1 - t) ** 3, 3 * (1 - t) ** 2 * t, 3 * (1 - t) * t * t, t ** 3)
-            out.append(tuple(sum(w * p[j] for w, p in zip(c, points)) for j in (0, 1)))
+        weights = ((1 - t) ** 3, 3 * (1 - t) ** 2 * t, 3 * (1 - t) * t * t, t ** 3)
+        out.append(tuple(sum(w * p[j] for w, p in zip(weights, points)) for j in (0, 1)))
     return out
 
 
@@ -221,7 +221,7 @@ def _figure_layers(big: int, k: float) -> dict:
     half = (0, 0, big // 2, big)
     for layer in (fill, lines):  # the right half is the left half's mirror image
         left = layer.crop(half)
-        layer.paste(ImageOps.mirror(left), (big // 2, 0))
+        layer.paste(ImageOps.mirror(left), (big - big // 2, 0))
     return {"fill": fill, "lines": lines}
 
 
@@ -487,7 +487,7 @@ def routine_cover(title: str, practice: str | tuple[int, int, int] | None = None
         small = ImageFont.load_default(size=size // 30)
         draw.text((size / 2, size * 0.955), subtitle, font=small, fill=_mix(text, colour, 0.25), anchor="md")
     out = io.BytesIO()
-    image.save(out, format="PNG", optimize=True)
+    image.save(out, format="PNG", compress_level=6)  # optimize=True: 4x the time for 1 % fewer bytes
     return out.getvalue()
 
 

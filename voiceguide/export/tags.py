@@ -318,8 +318,8 @@ def _to_png(path: Path) -> bytes:
 
 def default_cover(title: str, caption: str = "", *, practice: str | tuple[int, int, int] | None = None,
                   zone: str | None = None) -> Cover:
-    """A square PNG (``pictures.COVER_SIZE`` pixels, 1400) drawn for a routine without an image: the practice's
-    colour and the drawing of its main ``zone``, with ``title`` large and a small ``caption`` below.
+    """A square PNG (``pictures.COVER_SIZE``, 1400 pixels) drawn for a routine without an image: the
+    practice's colour and the drawing of its main ``zone``, ``title`` large and ``caption`` small.
 
     ``practice`` is a name in ``pictures.PRACTICES`` or an RGB colour; by default, the practice the
     title names (``pictures.practice_of``: "morning", "evening", "lymph", "glow", "tension", ...),
