@@ -91,6 +91,19 @@ def test_the_same_arguments_give_the_same_bytes():
     assert step_picture("cheeks", "outward", "left") != step_picture("cheeks", "inward", "left")
 
 
+def test_another_process_draws_the_same_bytes():
+    """Nothing kept from one picture to the next (the figure is reused) changes what is drawn."""
+    import hashlib
+    import subprocess
+    import sys
+
+    code = ("import hashlib; from voiceguide.export.pictures import step_picture as p; "
+            "print(hashlib.sha256(p('jawline', 'circles', 'right', size=300)).hexdigest())")
+    fresh = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    step_picture("cheeks", "tap", size=300)  # a figure of that size already drawn here
+    assert fresh == hashlib.sha256(step_picture("jawline", "circles", "right", size=300)).hexdigest()
+
+
 def test_unknown_words_are_refused_with_the_words_that_are_known():
     with pytest.raises(UsageError, match="unknown zone 'chin'; one of: collarbones, neck_sides"):
         step_picture("chin", "up")

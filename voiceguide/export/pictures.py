@@ -479,7 +479,8 @@ def routine_cover(title: str, practice: str | tuple[int, int, int] | None = None
     ImageDraw.Draw(round_mask).ellipse((0, 0, window * 2 - 1, window * 2 - 1), fill=255)
     image.paste(picture, (left, top), round_mask.resize((window, window), Image.Resampling.LANCZOS))
     box_top = top + window + int(size * 0.05)
-    lines, font, pitch = _fit(draw, title, ImageFont, int(size * 0.86), int(size * 0.25))
+    height = int(size * (0.22 if subtitle else 0.25))  # room for the subtitle under three lines
+    lines, font, pitch = _fit(draw, title, ImageFont, int(size * 0.86), height)
     for i, line in enumerate(lines):
         draw.text((size / 2, box_top + i * pitch), line, font=font, fill=text, anchor="ma",
                   stroke_width=max(1, font.size // 40), stroke_fill=text)
