@@ -294,6 +294,7 @@ def _read(data: bytes, routine_id: str, ctx: Context) -> Routine | None:
         return None
     settings = {name: value for name, value in doc.values.items() if name not in ("intro", "steps", "outro")}
     settings["sounds"] = _routine_sounds(doc.values.get("sounds", {}), steps)
+    settings.update((name, tuple(settings[name])) for name in ("lengths", "variants") if name in settings)
     return Routine(id=routine_id, source=ctx.file, steps=tuple(steps), **settings)
 
 
@@ -624,6 +625,11 @@ class _Unroller:
                 callouts=self.callouts(values.get("time_left"), loaded.where, names),
                 closing=self.fill(values.get("closing"), names),
                 pace=values.get("pace", self.timing.pace),
+                cue=self.fill(values.get("cue"), names),
+                fixed=values.get("fixed", False),
+                min_strokes=values.get("min_strokes"),
+                max_strokes=values.get("max_strokes"),
+                optional=values.get("optional", False),
             ))
         return steps
 
