@@ -38,6 +38,7 @@ from voiceguide.core.files import (
 from voiceguide.export.mp3 import Mp3Settings
 from voiceguide.library import feed
 from voiceguide.plan.timeline import Plan
+from voiceguide.plan.variants import Variant, variants_of
 from voiceguide.script.model import BUILTIN_BEDS, BUILTIN_SOUNDS, Routine
 from voiceguide.voice import engines
 from voiceguide.voice.cache import NarrationCache
@@ -113,23 +114,30 @@ def build(names: Iterable[str] = (), settings: BuildSettings = BuildSettings(), 
     manifest, hashes = index["routines"], Hashes(index.get("hashes", {}))
     outcomes: dict[str, Outcome] = {}
     built: dict[str, dict] = {}
-    todo: list[tuple[str, Path, str]] = []
+    todo: list[tuple[str, Path, str, Variant]] = []
+    order: list[str] = []  # every target: each routine, and each of its variants (plan.variants)
+    unreadable: set[str] = set()
     for path in paths:
         rid = path.stem
         try:
             routine = lib.load(path)
             fingerprint = input_fingerprint(routine, path, settings, hashes)
         except VoiceguideError as exc:
+            order.append(rid)
+            unreadable.add(rid)
             outcomes[rid] = Outcome(rid, "failed", message=_message(exc))
             notify("done", rid, outcomes[rid])
             continue
-        known = manifest.get(rid)
-        if known and known.get("fingerprint") == fingerprint and _outputs_intact(out_dir, known, hashes):
-            outcomes[rid] = Outcome(rid, "unchanged", duration_ms=known["entry"]["duration_ms"])
-            notify("done", rid, outcomes[rid])
-        else:
-            todo.append((rid, path, fingerprint))
-            notify("queued", rid, None)
+        for variant in variants_of(routine):
+            vid, vprint = rid + variant.suffix, _variant_fingerprint(fingerprint, variant)
+            order.append(vid)
+            known = manifest.get(vid)
+            if known and known.get("fingerprint") == vprint and _outputs_intact(out_dir, known, hashes):
+                outcomes[vid] = Outcome(vid, "unchanged", duration_ms=known["entry"]["duration_ms"])
+                notify("done", vid, outcomes[vid])
+            else:
+                todo.append((vid, path, vprint, variant))
+                notify("queued", vid, None)
 
     rendering = _render_all(todo, settings, jobs, executor, notify)
     try:
@@ -146,18 +154,17 @@ def build(names: Iterable[str] = (), settings: BuildSettings = BuildSettings(), 
         index = _read_index(out_dir)
         manifest = index["routines"]
         for rid, result in built.items():
-            manifest[rid] = {"fingerprint": result["fingerprint"], "entry": result["entry"],
+            manifest[rid] = {"fingerprint": result["fingerprint"], "entry": result["entry"], "of": result["of"],
                              "size": result["size"], "outputs": result["outputs"],
                              "first_built": manifest.get(rid, {}).get("first_built") or int(time.time())}
         if not names:  # a full build: what no longer has a script goes
-            current = {p.stem for p in paths}
-            for rid in [r for r in manifest if r not in current]:
+            current = set(order)
+            for rid in [r for r in manifest if r not in current and manifest[r].get("of", r) not in unreadable]:
                 for suffix in OUTPUT_SUFFIXES:
                     (out_dir / f"{safe_name(rid)}{suffix}").unlink(missing_ok=True)
                 del manifest[rid]
         known = {**index.get("hashes", {}), **hashes.known}
         _write_index(out_dir, manifest, {path: v for path, v in known.items() if os.path.exists(path)}, settings)
-    order = [p.stem for p in paths]
     return BuildReport(tuple(outcomes[r] for r in order if r in outcomes), time.monotonic() - started)
 
 
@@ -219,6 +226,11 @@ def input_fingerprint(routine: Routine, path: Path, settings: BuildSettings, has
     return digest.hexdigest()
 
 
+def _variant_fingerprint(fingerprint: str, variant: Variant) -> str:
+    """A routine's fingerprint, for one of its variants (the full version's is its own)."""
+    return hashlib.sha256(f"{fingerprint}{variant!r}".encode()).hexdigest() if variant else fingerprint
+
+
 class Hashes:
     """Files' content hashes, each kept with the file's size, modification and change times and
     inode: a file is hashed again only when one of them changed. The change time cannot be set
@@ -267,9 +279,9 @@ def _render_all(todo, settings: BuildSettings, jobs: int | None, executor: Execu
     if not todo:
         return
     jobs = jobs or os.cpu_count() or 1
-    args = [(str(path), fingerprint, settings) for _, path, fingerprint in todo]
+    args = [(str(path), fingerprint, settings, variant) for _, path, fingerprint, variant in todo]
     if executor is None and (jobs == 1 or len(todo) == 1):
-        for (rid, _, _), arg in zip(todo, args):
+        for (rid, *_), arg in zip(todo, args):
             notify("started", rid, None)
             yield rid, render_one(*arg)
         return
@@ -284,7 +296,7 @@ def _render_all(todo, settings: BuildSettings, jobs: int | None, executor: Execu
     try:
         futures = {}
         with processes.interrupts_blocked():  # the workers start immune to Ctrl-C (see processes)
-            for (rid, _, _), arg in zip(todo, args):
+            for (rid, *_), arg in zip(todo, args):
                 futures[executor.submit(task, *arg)] = rid
                 notify("started", rid, None)
         for future in as_completed(futures):
@@ -341,23 +353,24 @@ _writing: set[Path] = set()
 """The folders this worker writes into, whose temporary files it removes if stopped abruptly."""
 
 
-def _render_task(path: str, fingerprint: str, settings: BuildSettings) -> dict:
+def _render_task(path: str, fingerprint: str, settings: BuildSettings, variant: Variant = Variant()) -> dict:
     """``render_one`` in a pool worker. Stopped (``_stop_worker``), the render unwinds and the
     worker ends here: the pool would otherwise report the stop as the task's result and go on to
     the next routine."""
     _writing.add(Path(settings.out_dir))
     try:
-        return render_one(path, fingerprint, settings)
+        return render_one(path, fingerprint, settings, variant)
     except SystemExit as exc:
         processes.exit_now(exc.code if isinstance(exc.code, int) else 1)
 
 
-def render_one(path: str, fingerprint: str, settings: BuildSettings) -> dict:
-    """Render one routine (in a worker process); never raises for a problem with the routine."""
+def render_one(path: str, fingerprint: str, settings: BuildSettings, variant: Variant = Variant()) -> dict:
+    """Render one routine, or one ``variant`` of it (in a worker process); never raises for a
+    problem with the routine."""
     started = time.monotonic()
-    rid = Path(path).stem
+    rid = Path(path).stem + variant.suffix
     try:
-        routine = lib.load(path)
+        routine, _ = lib.variant(lib.load(path), variant, NarrationCache(settings.cache_dir))
         rendered = lib.render(routine, settings.out_dir, cache=NarrationCache(settings.cache_dir), mp3=settings.mp3)
     except VoiceguideError as exc:
         return {"outcome": Outcome(rid, "failed", time.monotonic() - started, message=_message(exc))}
@@ -370,7 +383,7 @@ def render_one(path: str, fingerprint: str, settings: BuildSettings) -> dict:
     hashes = Hashes()
     outputs = {file.name: hashes.digest(file) for file in written if file.is_file()}
     return {"outcome": Outcome(rid, "built", time.monotonic() - started, entry["duration_ms"]),
-            "entry": entry, "fingerprint": fingerprint, "size": rendered.path.stat().st_size,
+            "entry": entry, "fingerprint": fingerprint, "of": Path(path).stem, "size": rendered.path.stat().st_size,
             "outputs": outputs, "hashes": hashes.known}
 
 
