@@ -141,7 +141,6 @@ def test_sides_scale_together_within_their_limits_and_fixed_steps_stay(tmp_path,
         assert tapping.end - tapping.start == 15 * RATE
         assert press.end - press.start >= 10 * RATE  # a hold: at least half its length
     cues = lib.variant(routine, Variant(cues=True), cache)[0]
-    assert [s.say or s.switch.say for s in cues.steps][:3] == ["Jaw circles, left", None, "Press"] or True
     said = [e.text for e in lib.plan_routine(cues, cache)[0].speech()]
     assert said == ["Jaw circles, left", "Jaw circles, right", "Press", "Tap."]
 
