@@ -10,6 +10,7 @@ from locations import ROOT
 
 from voiceguide import render as lib
 from voiceguide.core.audio import RATE
+from voiceguide.core.errors import ScriptError
 from voiceguide.plan import fit as fitting
 from voiceguide.plan.variants import Variant, length_name, variants_of, words
 from voiceguide.script.model import PACES
@@ -151,3 +152,26 @@ def test_variant_names():
     assert not Variant() and Variant().suffix == ""
     routine = lib.load(LYMPHATIC, engine="fake")
     assert [v.suffix for v in variants_of(routine)] == ["", "-5m", "-cues", "-5m-cues"]
+
+
+def test_limits_need_pacing_and_the_least_first(tmp_path):
+    path = tmp_path / "bad.yaml"
+    path.write_text(textwrap.dedent("""\
+        title: Bad limits
+        description: A test. Not medical advice.
+        voice: {engine: fake}
+        steps:
+          - title: Strokes
+            duration: 20s
+            strokes: 6
+            min_strokes: 8
+            max_strokes: 4
+          - title: Hold
+            duration: 20s
+            max_strokes: 4
+        """))
+    with pytest.raises(ScriptError) as error:
+        lib.load(path)
+    assert [str(p).split(": ", 1)[1] for p in error.value.problems] == [
+        "steps[0].min_strokes: must be at most max_strokes (4), got 8",
+        "steps[1].max_strokes: only a step with strokes, stroke_every or breath has strokes to limit"]

@@ -117,6 +117,7 @@ def build(names: Iterable[str] = (), settings: BuildSettings = BuildSettings(), 
     todo: list[tuple[str, Path, str, Variant]] = []
     order: list[str] = []  # every target: each routine, and each of its variants (plan.variants)
     unreadable: set[str] = set()
+    taken = {safe_name(p.stem).casefold() for p in lib.routine_files(settings.scripts_dir)}
     for path in paths:
         rid = path.stem
         try:
@@ -132,7 +133,11 @@ def build(names: Iterable[str] = (), settings: BuildSettings = BuildSettings(), 
             vid, vprint = rid + variant.suffix, _variant_fingerprint(fingerprint, variant)
             order.append(vid)
             known = manifest.get(vid)
-            if known and known.get("fingerprint") == vprint and _outputs_intact(out_dir, known, hashes):
+            if variant and safe_name(vid).casefold() in taken:
+                outcomes[vid] = Outcome(vid, "failed", message=f"{vid} would be written as {safe_name(vid)}.mp3, "
+                                                              f"the name of another routine: rename one of them")
+                notify("done", vid, outcomes[vid])
+            elif known and known.get("fingerprint") == vprint and _outputs_intact(out_dir, known, hashes):
                 outcomes[vid] = Outcome(vid, "unchanged", duration_ms=known["entry"]["duration_ms"])
                 notify("done", vid, outcomes[vid])
             else:

@@ -96,7 +96,8 @@ class _Unit:
     low: int = 0
     high: int = 0
     band: tuple[float, float] = (0.0, 0.0)
-    """Seconds per stroke (``strokes``), or the stroke interval / breath period twice (discrete kinds)."""
+    """The least and most seconds per stroke (``strokes``); for the discrete kinds, the stroke
+    interval or the breath period, twice."""
     shortest: float = 0.0
     longest: float = 0.0
     chosen: float = 0.0

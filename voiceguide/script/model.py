@@ -61,7 +61,7 @@ OVERFLOW_POLICIES = ("error", "extend", "speed")
 #: warns about a stroke pace far outside them.
 PACES = {"lymphatic": (2.0, 4.0), "circulation": (0.6, 1.5), "tension": (1.5, 5.0)}
 #: The other versions of a routine that ``variants:`` may ask for: ``cues`` (each step's cue in
-#: place of its narration; see ``plan.cues``).
+#: place of its narration; see ``plan.variants``).
 VARIANTS = ("cues",)
 
 
