@@ -159,12 +159,12 @@ def build(names: Iterable[str] = (), settings: BuildSettings = BuildSettings(), 
         index = _read_index(out_dir)
         manifest = index["routines"]
         for rid, result in built.items():
-            manifest[rid] = {"fingerprint": result["fingerprint"], "entry": result["entry"], "of": result["of"],
+            manifest[rid] = {"fingerprint": result["fingerprint"], "entry": result["entry"],
                              "size": result["size"], "outputs": result["outputs"],
                              "first_built": manifest.get(rid, {}).get("first_built") or int(time.time())}
         if not names:  # a full build: what no longer has a script goes
             current = set(order)
-            for rid in [r for r in manifest if r not in current and manifest[r].get("of", r) not in unreadable]:
+            for rid in [r for r in manifest if r not in current and manifest[r]["entry"].get("of", r) not in unreadable]:
                 for suffix in OUTPUT_SUFFIXES:
                     (out_dir / f"{safe_name(rid)}{suffix}").unlink(missing_ok=True)
                 del manifest[rid]
@@ -380,6 +380,7 @@ def render_one(path: str, fingerprint: str, settings: BuildSettings, variant: Va
     except VoiceguideError as exc:
         return {"outcome": Outcome(rid, "failed", time.monotonic() - started, message=_message(exc))}
     entry = page_entry(rendered.routine, rendered.plan, rendered.path.name)
+    entry.update(of=Path(path).stem, variant=variant.note)  # which routine, and which version ("": the full one)
     entry["image"] = _write_cover(rendered.path, Path(settings.out_dir), safe_name(rid))
     out_dir = Path(settings.out_dir)
     atomic_write_text(out_dir / f"{safe_name(rid)}.chapters.json",
@@ -388,7 +389,7 @@ def render_one(path: str, fingerprint: str, settings: BuildSettings, variant: Va
     hashes = Hashes()
     outputs = {file.name: hashes.digest(file) for file in written if file.is_file()}
     return {"outcome": Outcome(rid, "built", time.monotonic() - started, entry["duration_ms"]),
-            "entry": entry, "fingerprint": fingerprint, "of": Path(path).stem, "size": rendered.path.stat().st_size,
+            "entry": entry, "fingerprint": fingerprint, "size": rendered.path.stat().st_size,
             "outputs": outputs, "hashes": hashes.known}
 
 
