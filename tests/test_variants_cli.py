@@ -61,7 +61,8 @@ def test_a_fitted_render_decodes_to_its_length(runner, tmp_path):
 
 
 def test_a_length_out_of_reach_exits_2_naming_the_range(runner):
-    result = runner.invoke(main, ["check", "lymphatic", "--length", "2m", "--engine", "fake", "--scripts", str(SCRIPTS)])
+    result = runner.invoke(main, ["check", "lymphatic", "--length", "2m", "--engine", "fake",
+                                  "--scripts", str(SCRIPTS)])
     assert result.exit_code == 2
     assert result.stderr.startswith("Error: lymphatic cannot be fitted to 02:00.0: its steps allow from ")
     assert " to 17:" in result.stderr and "(its full length is 09:" in result.stderr

@@ -163,8 +163,9 @@ def build(names: Iterable[str] = (), settings: BuildSettings = BuildSettings(), 
                              "size": result["size"], "outputs": result["outputs"],
                              "first_built": manifest.get(rid, {}).get("first_built") or int(time.time())}
         if not names:  # a full build: what no longer has a script goes
-            current = set(order)
-            for rid in [r for r in manifest if r not in current and manifest[r]["entry"].get("of", r) not in unreadable]:
+            current = set(order)  # a routine that cannot be read keeps its variants until it can
+            gone = [r for r in manifest if r not in current and manifest[r]["entry"].get("of", r) not in unreadable]
+            for rid in gone:
                 for suffix in OUTPUT_SUFFIXES:
                     (out_dir / f"{safe_name(rid)}{suffix}").unlink(missing_ok=True)
                 del manifest[rid]

@@ -196,8 +196,8 @@ def _units(routine: Routine, full: Plan) -> list[_Unit]:
             continue
         unit.kind = "strokes" if step.strokes else "every" if step.stroke_every is not None else "breath"
         unit.count = count
-        least = max(1, math.ceil(count * MIN_SHARE), step.countdown.count if step.countdown else 0,
-                    2 if step.halfway else 1)
+        counted = step.countdown.count if step.countdown and step.countdown.unit == "strokes" else 0
+        least = max(1, math.ceil(count * MIN_SHARE), counted, 2 if step.halfway else 1)
         unit.low = step.min_strokes if step.min_strokes is not None else min(least, count)
         unit.high = step.max_strokes if step.max_strokes is not None else max(count, math.floor(count * MAX_SHARE))
         unit.high = max(unit.high, unit.low)
