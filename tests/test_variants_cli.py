@@ -118,3 +118,13 @@ def test_a_build_makes_each_variant_and_a_no_op_rebuild_renders_nothing(tmp_path
     third = library.build(settings=settings, jobs=2)
     assert [o.id for o in third.outcomes] == ["tiny", "tiny-cues"]
     assert not (out / "tiny-50s.mp3").exists() and "tiny-50s" not in (out / "library.m3u8").read_text()
+
+
+def test_check_finds_a_length_out_of_reach_that_build_would_fail_on(runner, tmp_path):
+    scripts = tmp_path / "scripts_yaml"
+    scripts.mkdir()
+    (scripts / "tiny.yaml").write_text(ROUTINE.replace("album: Test library\n",
+                                                       "album: Test library\nlengths: [10s]\n"))
+    result = runner.invoke(main, ["check", "tiny", "--scripts", str(scripts)])
+    assert result.exit_code == 2
+    assert result.stderr.startswith("Error: tiny cannot be fitted to 00:10.0: its steps allow from ")

@@ -255,6 +255,9 @@ def check(routines, show_report, as_json, engine, voice, rate, volume, length, c
         results.append(result)
         try:
             loaded = lib.load(name, scripts_dir, engine=engine, voice=voice, rate=rate, volume=volume, note=_note)
+            if length is None:  # every length the routine asks build for must be in reach
+                for wanted in loaded.lengths:
+                    _variant(loaded, wanted, False, cache)
             loaded, fitted = _variant(loaded, length, cues_only, cache)
             with _Progress(loaded.id) as progress:
                 timeline, _ = lib.plan_routine(loaded, cache, progress)
