@@ -176,3 +176,31 @@ def test_limits_need_pacing_and_the_least_first(tmp_path):
     assert [str(p).split(": ", 1)[1] for p in error.value.problems] == [
         "steps[0].min_strokes: must be at most max_strokes (4), got 8",
         "steps[1].max_strokes: only a step with strokes, stroke_every or breath has strokes to limit"]
+
+
+def test_breaths_alone_fit_to_the_nearest_whole_breath_and_within_a_second_when_they_can(tmp_path, cache):
+    path = tmp_path / "breaths.yaml"
+    path.write_text(textwrap.dedent("""\
+        title: Breaths
+        description: A test. Not medical advice.
+        voice: {engine: fake}
+        steps:
+          - title: Slow
+            say: Breathe slowly.
+            breath: {inhale: 4, exhale: 6, cycles: 6}
+          - title: Short
+            breath: {inhale: 2, exhale: 2.5, cycles: 6}
+        """))
+    routine = lib.load(path)
+    full = lib.plan_routine(routine, cache)[0]
+    shortest, longest = fitting.limits(routine, full)
+    hits = 0
+    for target in range(int(shortest) + 1, int(longest)):
+        try:
+            fit = lib.variant(routine, Variant(float(target)), cache)[1]
+        except fitting.FitError as error:
+            assert "nearest it comes is" in str(error)
+            continue
+        hits += 1
+        assert abs(fit.plan.length / RATE - target) <= fitting.TOLERANCE
+    assert hits >= (longest - shortest) / 5  # 10 s and 4.5 s breaths reach a good share of the seconds

@@ -244,12 +244,35 @@ def _choose(units: list[_Unit], target: float, shift: float = 0.0) -> None:
         for unit in discrete:
             count = min(max(round((wanted[id(unit)] - unit.kept) / unit.band[0]), unit.low), unit.high)
             unit.chosen, unit.chosen_count = unit.kept + count * unit.band[0], count
+        _balance(discrete, continuous, target)
         budget = target - sum(u.chosen * u.sides for u in units if u not in continuous)
     wanted = _spread(continuous, budget)
     for unit in continuous:
         unit.chosen = min(max(wanted[id(unit)], unit.shortest), unit.longest)
         if unit.kind == "strokes":
             unit.chosen_count, unit.chosen = _strokes(unit, unit.chosen - unit.kept)
+
+
+def _balance(discrete: list[_Unit], continuous: list[_Unit], target: float) -> None:
+    """Move the discrete units a stroke or breath at a time, the smallest step first, while that
+    brings what the continuous units must make up closer to what they can."""
+    lowest = sum(u.shortest * u.sides for u in continuous)
+    highest = sum(u.longest * u.sides for u in continuous)
+
+    def off(left: float) -> float:
+        return max(lowest - left, left - highest, 0.0)
+
+    left = target - sum(u.chosen * u.sides for u in discrete)
+    while True:
+        moves = [(u, step) for u in discrete for step in (-1, 1) if u.low <= u.chosen_count + step <= u.high]
+        better = [(off(left - step * u.band[0] * u.sides), u.band[0] * u.sides, u, step) for u, step in moves]
+        better = [m for m in better if m[0] < off(left) - 1e-9]
+        if not better:
+            return
+        _, size, unit, step = min(better, key=lambda m: (m[0], m[1]))
+        unit.chosen_count += step
+        unit.chosen += step * unit.band[0]
+        left -= step * size
 
 
 def _spread(units: list[_Unit], total: float) -> dict[int, float]:
