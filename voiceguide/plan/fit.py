@@ -209,7 +209,7 @@ def _units(routine: Routine, full: Plan) -> list[_Unit]:
 
 
 def _optional(unit: _Unit) -> bool:
-    return unit.optional and unit.kind != "fixed"
+    return unit.optional
 
 
 def _drop_optional(units: list[_Unit], target: float) -> set[int]:
