@@ -2,6 +2,10 @@
 
 Exit codes: 0 success, 1 a render failed, 2 invalid input or usage, 130 interrupted. Anything a user
 can cause ends in a message, never a traceback.
+
+Each command imports what it needs when it runs: importing this module loads click and the
+standard library only, so ``inspect``, ``list`` or ``--help`` do not pay for numpy, the engines or
+the mixer (``voiceguide/__main__.py`` sets its Ctrl-C handler before this import).
 """
 
 from __future__ import annotations
@@ -16,14 +20,9 @@ from pathlib import Path
 
 import click
 
-from voiceguide import render as lib
-from voiceguide.core.audio import RATE, samples_to_ms
 from voiceguide.core.errors import ScriptError, VoiceguideError
-from voiceguide.export.mp3 import Mp3Settings
-from voiceguide.plan.timeline import CUES
-from voiceguide.script import load as script
-from voiceguide.voice import engines
-from voiceguide.voice.cache import SIZE_ENV, NarrationCache
+from voiceguide.core.files import OUTPUT_DIR, SCRIPTS_DIR
+from voiceguide.script.model import ENGINE_NAMES, SCHEMA_KINDS
 
 WPM = click.FloatRange(60, 400)
 
@@ -70,7 +69,7 @@ def voice_options(command):
 
 
 scripts_option = click.option("--scripts", "scripts_dir", type=click.Path(file_okay=False, path_type=Path),
-                              default=lib.SCRIPTS_DIR, show_default=True,
+                              default=SCRIPTS_DIR, show_default=True,
                               help="Folder of routine files that ROUTINE names refer to.")
 cache_option = click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path),
                             envvar="VOICEGUIDE_CACHE", help="Narration cache folder (default: the user cache).")
@@ -85,7 +84,7 @@ def main():
 
 @main.command()
 @click.argument("routine")
-@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=lib.OUTPUT_DIR,
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=OUTPUT_DIR,
               show_default=True, help="Folder to write ROUTINE_ID.mp3 into.")
 @voice_options
 @click.option("--bitrate", type=click.IntRange(32, 320), default=128, show_default=True, help="MP3 kbit/s.")
@@ -104,6 +103,10 @@ def render(routine, out_dir, engine, voice, rate, volume, bitrate, mono, loudnes
            scripts_dir, cache_dir):
     """Render ROUTINE (a name in scripts_yaml/ or a YAML file) to an MP3 (with its .lrc lyrics and
     .vtt and .srt captions beside it) and print its path."""
+    from voiceguide import render as lib
+    from voiceguide.export.mp3 import Mp3Settings
+    from voiceguide.voice.cache import NarrationCache
+
     loaded = lib.load(routine, scripts_dir, engine=engine, voice=voice, rate=rate, volume=volume, note=_note)
     targets = {k: v for k, v in (("loudness", loudness), ("true_peak", true_peak)) if v is not None}
     mastering = dataclasses.replace(lib.routine_mastering(loaded), **targets)
@@ -125,6 +128,10 @@ def render(routine, out_dir, engine, voice, rate, volume, bitrate, mono, loudnes
 @handle_errors
 def plan(routine, as_json, engine, voice, rate, volume, scripts_dir, cache_dir):
     """Show ROUTINE's timeline: every step and event, on the clock of the rendered file."""
+    from voiceguide import render as lib
+    from voiceguide.core.audio import RATE
+    from voiceguide.voice.cache import NarrationCache
+
     loaded = lib.load(routine, scripts_dir, engine=engine, voice=voice, rate=rate, volume=volume, note=_note)
     with _Progress(loaded.id) as progress:
         timeline, _ = lib.plan_routine(loaded, NarrationCache(cache_dir), progress)
@@ -146,6 +153,9 @@ def plan(routine, as_json, engine, voice, rate, volume, scripts_dir, cache_dir):
 def _event_lines(events):
     """Events as table rows, with runs of strokes or breaths (and the counts or breath words
     spoken with them) folded into one line."""
+    from voiceguide.core.audio import RATE
+    from voiceguide.plan.timeline import CUES
+
     i = 0
     while i < len(events):
         e = events[i]
@@ -192,6 +202,8 @@ def _note(message: str) -> None:
 
 
 def _clock(samples: int) -> str:
+    from voiceguide.core.audio import samples_to_ms
+
     return _minutes(samples_to_ms(samples))
 
 
@@ -215,7 +227,10 @@ def check(routines, show_report, as_json, engine, voice, rate, volume, scripts_d
     reuses), so you know before rendering that everything fits. Problems go to stderr as
     FILE:LINE:COL: field: message (exit 2; exit 1 if the voice failed); warnings a practitioner
     would want, too."""
+    from voiceguide import render as lib
+    from voiceguide.core.audio import samples_to_ms
     from voiceguide.plan import report
+    from voiceguide.voice.cache import NarrationCache
 
     cache = NarrationCache(cache_dir)
     results, code = [], 0
@@ -251,10 +266,12 @@ def check(routines, show_report, as_json, engine, voice, rate, volume, scripts_d
 
 
 @main.command()
-@click.argument("kind", type=click.Choice(list(script.SCHEMAS)), default="routine")
+@click.argument("kind", type=click.Choice(SCHEMA_KINDS), default="routine")
 def schema(kind):
     """Print the JSON Schema of a routine (or of the library's _defaults.yaml, or a snippet), made
     from the validator's own definitions; docs/ holds a copy for editors."""
+    from voiceguide.script import load as script
+
     click.echo(json.dumps(script.json_schema(kind), indent=2, ensure_ascii=False))
 
 
@@ -265,6 +282,8 @@ def schema(kind):
 @handle_errors
 def new(name, title, scripts_dir):
     """Write NAME.yaml, a commented starting routine that passes check, and print its path."""
+    from voiceguide.script import load as script
+
     click.echo(str(script.new_routine(name, scripts_dir, title)))
 
 
@@ -273,27 +292,48 @@ def new(name, title, scripts_dir):
 @cache_option
 @handle_errors
 def list_routines(scripts_dir, cache_dir):
-    """List the routines in the scripts folder with title, step count and length."""
+    """List the routines in the scripts folder with title, step count and length. Nothing is spoken:
+    a length is the plan's, from the narration cache, or marked ~ where narration not spoken yet
+    is estimated from its words (check or render speaks it)."""
+    from voiceguide import render as lib
+    from voiceguide.core.errors import PlanError
+    from voiceguide.voice.cache import NarrationCache
+
     files = lib.routine_files(scripts_dir)
     if not files:
         click.echo(f"No routines in {scripts_dir}/")
         return
     cache = NarrationCache(cache_dir)
+    estimated = False
     for path in files:
         try:
-            routine = script.load_routine(path)
-            timeline, _ = lib.plan_routine(routine, cache)
+            routine = lib.load(path, note=_note)
+            timeline, exact = lib.plan_without_speaking(routine, cache)
+        except PlanError as exc:
+            click.echo(f"{path.stem:<24} does not fit: {len(exc.problems)} problem(s); see: voiceguide check {path.stem}")
+            continue
         except ScriptError as exc:
             click.echo(f"{path.stem:<24} invalid: {len(exc.problems)} problem(s); see: voiceguide check {path.stem}")
             continue
-        click.echo(f"{path.stem:<24} {routine.title:<44} {len(routine.steps):>3} steps  {_clock(timeline.length)}")
+        estimated |= not exact
+        length = ("" if exact else "~") + _clock(timeline.length)
+        click.echo(f"{path.stem:<24} {routine.title:<44} {len(routine.steps):>3} steps  {length:>8}")
+    if estimated:
+        click.echo("~ estimated: narration not spoken yet is counted from its words "
+                   "(voiceguide check speaks it and gives the exact length)")
 
 
 @main.command()
-@click.option("--engine", metavar="NAME", help=f"Only this engine's voices: {', '.join(engines.ENGINES)}.")
+@click.option("--engine", metavar="NAME",
+              help=f"Only this engine's voices: {', '.join(ENGINE_NAMES)} (the one auto would speak with).")
 @handle_errors
 def voices(engine):
     """List the voices each engine offers: engine, id, languages, quality."""
+    from voiceguide.voice import engines
+
+    if engine == engines.AUTO:
+        engine = engines.resolve_engine(engine, note=_note)
+        _note(f"auto speaks with {engine} here")
     names = [engine] if engine else [n for n in engines.ENGINES if n != "fake"]
     for name in names:
         found = engines.get_engine(name).voices() if name != "piper" or engines.PiperEngine.available() else []
@@ -306,7 +346,7 @@ def voices(engine):
 
 @main.command()
 @click.argument("routines", nargs=-1)
-@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=lib.OUTPUT_DIR,
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=OUTPUT_DIR,
               show_default=True, help="The library folder to build into.")
 @click.option("--jobs", "-j", type=click.IntRange(1, 64), help="Routines rendered at once (default: one per core).")
 @click.option("--title", help="The library's title in the feed and page (default: the routines' album).")
@@ -320,6 +360,7 @@ def voices(engine):
 def build(routines, out_dir, jobs, title, base_url, bitrate, mono, scheduler, scripts_dir, cache_dir):
     """Build the library: render every routine in the scripts folder (or ROUTINES) that changed,
     in parallel, then write library.m3u8, feed.xml and index.html."""
+    from voiceguide.export.mp3 import Mp3Settings
     from voiceguide.library import build as library
 
     settings = library.BuildSettings(scripts_dir=scripts_dir, out_dir=out_dir, cache_dir=cache_dir, title=title,
@@ -396,10 +437,13 @@ def cache():
 @handle_errors
 def cache_info(cache_dir):
     """Where the cache is, what it holds and its size limit."""
+    from voiceguide.voice.cache import SIZE_ENV, NarrationCache
+
     store = NarrationCache(cache_dir)
     contents = store.contents()
     lines = [str(store.root), "{} clips, {}".format(contents["clip"][0], _mb(contents["clip"][1]))]
-    for what, label in (("derived", "derived from them"), ("bed", "beds"), ("old", "left by older versions")):
+    for what, label in (("derived", "derived from them"), ("bed", "beds"), ("measured", "loudness of inspected files"),
+                        ("old", "left by older versions")):
         files, size = contents[what]
         if files:
             lines.append(f"{label}: {files} file{'s' * (files != 1)}, {_mb(size)}")
@@ -418,6 +462,8 @@ def _mb(size: int) -> str:
 @handle_errors
 def cache_clear(cache_dir):
     """Delete everything the cache keeps (narration is spoken again when needed)."""
+    from voiceguide.voice.cache import NarrationCache
+
     store = NarrationCache(cache_dir)
     count, size = store.clear()
     click.echo(f"Removed {count} clips and what was kept with them ({_mb(size)}) from {store.root}")
@@ -425,7 +471,7 @@ def cache_clear(cache_dir):
 
 @main.command()
 @click.option("--dir", "folder", type=click.Path(file_okay=False, exists=True, path_type=Path),
-              default=lib.OUTPUT_DIR, show_default=True, help="The library folder to serve.")
+              default=OUTPUT_DIR, show_default=True, help="The library folder to serve.")
 @click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True,
               help="TCP port (0: any free one).")
 @click.option("--host", default="0.0.0.0", show_default=True,
@@ -455,13 +501,16 @@ def serve(folder, port, host):
 @main.command()
 @click.argument("file", type=click.Path(dir_okay=False, exists=True, path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@cache_option
 @handle_errors
-def inspect(file, as_json):
+def inspect(file, as_json, cache_dir):
     """Show an MP3's tags, chapters, lyrics, duration, loudness and true peak, as a player (and a
-    loudness meter) would see them."""
+    loudness meter) would see them. The loudness of a file measured before (the very same bytes)
+    is kept in the cache, so inspecting it again is quick."""
     from voiceguide.export import probe
+    from voiceguide.voice.cache import NarrationCache
 
-    found = probe.inspect(file)
+    found = probe.inspect(file, NarrationCache(cache_dir))
     report = _inspection(found)
     if as_json:
         click.echo(json.dumps(report, indent=2, ensure_ascii=False))

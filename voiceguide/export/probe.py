@@ -8,10 +8,13 @@ is measured by decoding the file with ffmpeg as a stream, in constant memory.
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import struct
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 
@@ -170,13 +173,48 @@ def measure_file(path: str | Path, channels: int | None = None, seconds_per_read
     return meter.result()
 
 
-def inspect(path: str | Path) -> Inspection:
-    """Read back everything about an MP3 that voiceguide wrote (or any MP3 with an Info header)."""
+MEASURE = 1
+"""The version of how ``measure_file`` meters a file: part of what a measurement is kept under."""
+
+
+class Measurements(Protocol):
+    """Where measurements are kept by the file's checksum (``NarrationCache`` is one)."""
+
+    def measured(self, digest: str) -> dict | None: ...
+
+    def remember(self, digest: str, values: dict) -> None: ...
+
+
+def inspect(path: str | Path, kept: Measurements | None = None) -> Inspection:
+    """Read back everything about an MP3 that voiceguide wrote (or any MP3 with an Info header).
+
+    Metering decodes the whole file; with ``kept``, what was measured of these very bytes before
+    (the same SHA-256) is used instead, and a new measurement is kept there."""
     path = Path(path)
     if not path.is_file():
         raise AudioError(f"{path}: no such file")
     header = read_header(path)
     sidecar = lrc_path(path)
     captions = tuple(p for p in (path.with_suffix(".vtt"), path.with_suffix(".srt")) if p.is_file())
-    return Inspection(path, header, read_tags(path), measure_file(path, header.channels),
+    return Inspection(path, header, read_tags(path), _loudness(path, header.channels, kept),
                       sidecar if sidecar.is_file() else None, captions)
+
+
+def _loudness(path: Path, channels: int, kept: Measurements | None) -> Loudness:
+    if kept is None:
+        return measure_file(path, channels)
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(1 << 20):
+            digest.update(block)
+    name = f"loudness-{MEASURE}-{digest.hexdigest()}"
+    values = kept.measured(name)
+    fields = [f.name for f in dataclasses.fields(Loudness)]
+    if values is not None and set(values) == set(fields):
+        try:
+            return Loudness(**{k: float(values[k]) for k in fields})
+        except (TypeError, ValueError):
+            pass
+    measured = measure_file(path, channels)
+    kept.remember(name, dataclasses.asdict(measured))
+    return measured

@@ -59,6 +59,7 @@ from voiceguide.script.model import (
     CORE_SOUNDS,
     DEFAULT_SOUND_LEVELS,
     DEFAULT_SOUNDS,
+    SCHEMA_KINDS,
     BreathWords,
     Callout,
     Countdown,
@@ -172,6 +173,7 @@ SCHEMAS = {
                 "see docs/format.md."),
 }
 """The files voiceguide reads, each as (kind, schema title, schema description)."""
+assert tuple(SCHEMAS) == SCHEMA_KINDS, "model.SCHEMA_KINDS must name the kinds of SCHEMAS"
 
 
 def json_schema(of: str = "routine") -> dict[str, Any]:
