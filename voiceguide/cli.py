@@ -94,6 +94,7 @@ def main():
 @click.option("--true-peak", type=click.FloatRange(-12, 0), metavar="DBTP",
               help="Highest true peak of the file (default: the routine's, else -1).")
 @click.option("--cover", type=click.Path(dir_okay=False, exists=True, path_type=Path), metavar="IMAGE",
+              callback=lambda ctx, param, value: _regular_file(value),
               help="Cover art (default: the routine's image, else one drawn with its title).")
 @click.option("--year", type=click.IntRange(1000, 9999), help="Year tag (none unless given).")
 @scripts_option
@@ -117,6 +118,14 @@ def render(routine, out_dir, engine, voice, rate, volume, bitrate, mono, loudnes
     voice = " ".join(filter(None, (result.plan.engine, result.plan.voice)))
     click.echo(f"{loaded.id}: {_clock(result.plan.length)}, {len(result.plan.steps)} steps, voice {voice}", err=True)
     click.echo(str(result.path))
+
+
+def _regular_file(path: Path | None) -> Path | None:
+    """``path`` if it is a regular file: reading a named pipe or a device would wait for ever."""
+    if path is not None and not path.is_file():
+        raise click.BadParameter(f"'{path}' is not a regular file (a named pipe, device or socket cannot be read "
+                                 "as an image)")
+    return path
 
 
 @main.command()
@@ -372,7 +381,9 @@ def build(routines, out_dir, jobs, title, base_url, bitrate, mono, scheduler, sc
     click.echo(_summary(report))
     for outcome in report.failed:
         click.echo(f"\nFailed: {outcome.id}\n{outcome.message}", err=True)
-    if report.failed:
+    if report.error:
+        click.echo(f"\nError: {report.error}", err=True)
+    if report.failed or report.error:
         sys.exit(1)
 
 

@@ -31,6 +31,7 @@ from voiceguide.core.errors import ScriptError, UsageError, VoiceguideError
 from voiceguide.core.files import (
     atomic_write_bytes,
     atomic_write_text,
+    os_error_message,
     remove_own_parts,
     remove_stale_parts,
     safe_name,
@@ -82,6 +83,8 @@ class Outcome:
 class BuildReport:
     outcomes: tuple[Outcome, ...]
     seconds: float
+    error: str = ""
+    """Why the playlist, feed, page or index could not be written (the old ones stay); "" if they were."""
 
     @property
     def failed(self) -> list[Outcome]:
@@ -142,6 +145,19 @@ def build(names: Iterable[str] = (), settings: BuildSettings = BuildSettings(), 
     finally:
         rendering.close()  # on Ctrl-C: the workers are stopped now, not at exit
 
+    order = [p.stem for p in paths]
+    try:
+        _update_index(out_dir, paths, built, hashes, settings, full=not names)
+    except OSError as exc:  # a read-only or full folder: the routines' own reasons are kept
+        return BuildReport(tuple(outcomes[r] for r in order if r in outcomes), time.monotonic() - started,
+                           os_error_message(exc))
+    return BuildReport(tuple(outcomes[r] for r in order if r in outcomes), time.monotonic() - started)
+
+
+def _update_index(out_dir: Path, paths: list[Path], built: dict[str, dict], hashes: Hashes,
+                  settings: BuildSettings, full: bool) -> None:
+    """Merge what was built into the library's index and write it (with the playlist, feed and
+    page); a ``full`` build also removes what no longer has a script."""
     with library_lock(out_dir):  # another build may have written the index since: merge into it
         index = _read_index(out_dir)
         manifest = index["routines"]
@@ -149,7 +165,7 @@ def build(names: Iterable[str] = (), settings: BuildSettings = BuildSettings(), 
             manifest[rid] = {"fingerprint": result["fingerprint"], "entry": result["entry"],
                              "size": result["size"], "outputs": result["outputs"],
                              "first_built": manifest.get(rid, {}).get("first_built") or int(time.time())}
-        if not names:  # a full build: what no longer has a script goes
+        if full:  # what no longer has a script goes
             current = {p.stem for p in paths}
             for rid in [r for r in manifest if r not in current]:
                 for suffix in OUTPUT_SUFFIXES:
@@ -157,8 +173,6 @@ def build(names: Iterable[str] = (), settings: BuildSettings = BuildSettings(), 
                 del manifest[rid]
         known = {**index.get("hashes", {}), **hashes.known}
         _write_index(out_dir, manifest, {path: v for path, v in known.items() if os.path.exists(path)}, settings)
-    order = [p.stem for p in paths]
-    return BuildReport(tuple(outcomes[r] for r in order if r in outcomes), time.monotonic() - started)
 
 
 def refuse_collisions(paths: list[Path], scripts_dir: Path) -> None:
@@ -359,13 +373,15 @@ def render_one(path: str, fingerprint: str, settings: BuildSettings) -> dict:
     try:
         routine = lib.load(path)
         rendered = lib.render(routine, settings.out_dir, cache=NarrationCache(settings.cache_dir), mp3=settings.mp3)
+        entry = page_entry(rendered.routine, rendered.plan, rendered.path.name)
+        entry["image"] = _write_cover(rendered.path, Path(settings.out_dir), safe_name(rid))
+        out_dir = Path(settings.out_dir)
+        atomic_write_text(out_dir / f"{safe_name(rid)}.chapters.json",
+                          json.dumps(feed.json_chapters(entry), indent=2, ensure_ascii=False) + "\n")
     except VoiceguideError as exc:
         return {"outcome": Outcome(rid, "failed", time.monotonic() - started, message=_message(exc))}
-    entry = page_entry(rendered.routine, rendered.plan, rendered.path.name)
-    entry["image"] = _write_cover(rendered.path, Path(settings.out_dir), safe_name(rid))
-    out_dir = Path(settings.out_dir)
-    atomic_write_text(out_dir / f"{safe_name(rid)}.chapters.json",
-                      json.dumps(feed.json_chapters(entry), indent=2, ensure_ascii=False) + "\n")
+    except OSError as exc:  # an unwritable or full output folder: this routine fails, with the file named
+        return {"outcome": Outcome(rid, "failed", time.monotonic() - started, message=os_error_message(exc))}
     written = [out_dir / f"{safe_name(rid)}{suffix}" for suffix in OUTPUT_SUFFIXES]
     hashes = Hashes()
     outputs = {file.name: hashes.digest(file) for file in written if file.is_file()}
