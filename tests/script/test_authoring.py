@@ -379,7 +379,8 @@ def test_problems_in_snippets_are_reported_at_their_own_lines(tmp_path: Path) ->
         "rounds, strokes, duration, cycles, inhale, exhale, hold, remaining; did you mean '{side}'?",
         "_snippets/bad.yaml:3:11: duration: must be more than 0 seconds, got -3",
         "_snippets/bad.yaml:4:1: stroke: unknown field; did you mean 'strokes'?",
-        "_snippets/broken.yaml:2:1: YAML syntax error: expected the node content, but found '<stream end>'",
+        "_snippets/broken.yaml:1:10: YAML syntax error: the '[' that opens here is not closed before the file ends; "
+        "end it with ']'",
         "_snippets/empty.yaml:1:1: the file is empty; a snippet holds a step or a list of steps",
         "_snippets/text.yaml:1:1: expected a step, or a list of steps, got text",
     ]
