@@ -8,7 +8,6 @@ library (the corpus in tests/data/bad holds one file of each kind, with its mess
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 import yaml

@@ -14,18 +14,8 @@ from typing import Any
 from voiceguide.core.errors import Where
 from voiceguide.plan.timeline import LONG_HOLD
 from voiceguide.script import text as texts
-from voiceguide.script.format import (
-    DEFAULT_AGAIN,
-    DEFAULT_SWITCH,
-    DEFAULT_TIME_LEFT,
-    BreathSpec,
-    CountdownSpec,
-    Include,
-    Repeat,
-    SwitchSpec,
-    TimeLeftSpec,
-)
-from voiceguide.script.kinds import Context, Loaded, Phrase, join_path
+from voiceguide.script.format import DEFAULT_AGAIN, DEFAULT_SWITCH, DEFAULT_TIME_LEFT
+from voiceguide.script.kinds import Context, Phrase, join_path
 from voiceguide.script.model import (
     CORE_SOUNDS,
     DEFAULT_SOUND_LEVELS,
@@ -38,6 +28,8 @@ from voiceguide.script.model import (
     Switch,
     Timing,
 )
+from voiceguide.script.shapes import Loaded
+from voiceguide.script.specs import BreathSpec, CountdownSpec, Include, Repeat, SwitchSpec, TimeLeftSpec
 from voiceguide.script.text import format_seconds, spoken_duration
 
 MAX_STEPS = 1000
