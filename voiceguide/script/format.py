@@ -464,7 +464,7 @@ STEP = Mapping(
     _step_fields(Field("title", Text(), "The chapter name.", required=True), sides=True),
     rules=(PACING, RequiredUnless("duration", "breath", "only breath steps may leave it out")),
 )
-"""A step; it loads as a ``Loaded`` that ``script.py`` turns into one ``Step`` per side and round."""
+"""A step; it loads as a ``Loaded`` that ``unroll.py`` turns into one ``Step`` per side and round."""
 
 OVERRIDES = Mapping(
     (Field("include", Text(), "The snippet's name: a file in the library's _snippets/ folder, without .yaml.",

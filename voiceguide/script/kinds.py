@@ -67,7 +67,7 @@ class Context:
     """Values that stand in for fields not written, by field path (``voice.rate``): for a routine,
     those of the library's defaults file."""
     include: Callable[[str, Where], Any] | None = None
-    """Reads the snippet a step item names, as ``include(name, where)``; set by ``script.py``."""
+    """Reads the snippet a step item names, as ``include(name, where)``; set by ``load.py``."""
     library: Path | None = None
     """The library folder, which files named in the file may not leave (default: ``folder``)."""
 
