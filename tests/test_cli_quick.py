@@ -34,11 +34,8 @@ HEAVY = ("scipy", "piper", "onnxruntime", "aiohttp", "dask", "PIL")
 
 
 @pytest.fixture
-def scripts(tmp_path):
-    folder = tmp_path / "scripts_yaml"
-    folder.mkdir()
-    (folder / "tiny.yaml").write_text(ROUTINE)
-    return folder
+def scripts(write_routine):
+    return write_routine(ROUTINE, "tiny").parent
 
 
 def refuse_to_speak(monkeypatch):
@@ -75,12 +72,9 @@ def test_an_estimate_counts_words_at_the_voices_rate_and_pauses_between_sentence
     assert lib.estimated_length(text, voice) == round((10 * 60 / 150 + 0.7) * RATE)
 
 
-def test_inspect_measures_a_file_once(tmp_path):
+def test_inspect_measures_a_file_once(scripts, tmp_path):
     runner = CliRunner()
     out = tmp_path / "out"
-    scripts = tmp_path / "s"
-    scripts.mkdir()
-    (scripts / "tiny.yaml").write_text(ROUTINE)
     assert runner.invoke(main, ["render", str(scripts / "tiny.yaml"), "--out", str(out), "--mono"]).exit_code == 0
     first = runner.invoke(main, ["inspect", str(out / "tiny.mp3"), "--json"])
     assert first.exit_code == 0, first.output
