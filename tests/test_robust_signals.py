@@ -109,13 +109,23 @@ def workers(sid: int, kind: str, count: int):
     return lambda: len([c for c in session(sid).values() if kind in c]) >= count
 
 
+def _mapped(pid: int, name: str) -> bool:
+    """Whether process ``pid`` has a file whose path holds ``name`` mapped (a loaded extension)."""
+    try:
+        return name in Path(f"/proc/{pid}/maps").read_text()
+    except OSError:
+        return False
+
+
 def test_ctrl_c_while_the_command_is_still_importing_exits_130(tmp_path):
-    """In the first tenths of a second numpy and click are still importing: a KeyboardInterrupt
-    from inside an extension's import once ended the process by SIGINT (exit -2), not 130."""
+    """While numpy and click are still importing, a KeyboardInterrupt from inside an extension's
+    import once ended the process by SIGINT (exit -2), not 130. Each Ctrl-C here lands a moment
+    after numpy's extension has been mapped, so inside the imports however loaded the machine."""
     scripts = library(tmp_path, count=1)
-    for after in [0.02 * k for k in range(1, 21)]:
+    for after in (0.0, 0.005, 0.01, 0.02, 0.03, 0.05, 0.08, 0.12):
         proc = start_build(scripts, tmp_path / "out", tmp_path / "cache")
         try:
+            wait_for(lambda: _mapped(proc.pid, "numpy") or proc.poll() is not None, "numpy loading", 30)
             time.sleep(after)
             os.killpg(proc.pid, signal.SIGINT)
             _, stderr = proc.communicate(timeout=60)

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from listening import recall
+from listening import words as spoken_words
 from locations import TESTS
 
 from voiceguide import render as lib
@@ -38,9 +40,14 @@ def word_errors(reference: list[str], heard: list[str]) -> int:
 
 def transcribe_speech_windows(engine: str, tmp_path) -> list[tuple[str, str]]:
     """(planned text, what the listener heard in its planned window) for every speech event."""
+    return transcribe(lib.render(lib.load(ROUTINE, engine=engine), tmp_path, cache=NarrationCache(tmp_path / "cache")))
+
+
+def transcribe(result) -> list[tuple[str, str]]:
+    """(planned text, what pocketsphinx heard in its planned window) for each speech event of a
+    render's result."""
     from pocketsphinx import Decoder
 
-    result = lib.render(lib.load(ROUTINE, engine=engine), tmp_path, cache=NarrationCache(tmp_path / "cache"))
     raw = subprocess.run([ffmpeg_path(), "-v", "error", "-i", str(result.path), "-f", "s16le", "-ac", "1",
                           "-ar", str(LISTEN_RATE), "-"], capture_output=True, check=True).stdout
     pcm = np.frombuffer(raw, "<i2")
@@ -78,3 +85,30 @@ def test_pyttsx3_word_accuracy_for_comparison(tmp_path):
     score = accuracy(transcribe_speech_windows("pyttsx3", tmp_path))
     print(f"\npyttsx3 word accuracy: {score:.2f}")
     assert score > 0.3  # espeak-ng is robotic but must still be understood
+
+
+PHRASE = 3
+"""Words a window needs before pocketsphinx is asked for them: its language model cannot hear a
+lone word. Measured on clean Piper clips with no bed or tone: "Three" heard as "sorry", "3" as
+"hurry", "Breathe in" as "read them". Whisper (``test_whisper_listener.py``) holds those to their
+window and onset."""
+
+
+@pytest.mark.piper
+def test_the_default_lymphatic_session_is_heard_by_the_strict_listener(piper_rendered):
+    """Issue 12: README's first command renders lymphatic with Piper, and pocketsphinx hears most
+    of its planned words (espeak-ng: 0.32). Words compare by sound (``listening.words``: "3" is
+    "three"), in order within their own window. Measured: 0.74 to 0.76 of the words of phrases,
+    0.69 to 0.70 of all words (Piper's noise varies each render); the bounds leave room for that
+    and still fail a clip that is missing, cut or misplaced (its window then hears nothing)."""
+    default = lib.load("lymphatic").voice
+    assert (default.engine, default.voice) == ("piper", "en_US-joe-medium")  # what the fixture renders
+    heard = transcribe(piper_rendered("lymphatic"))
+    counted = [(len(spoken_words(text)), recall(text, spoken_words(got))) for text, got in heard]
+    phrases = [(n, r) for n, r in counted if n >= PHRASE]
+    share = sum(n * r for n, r in phrases) / sum(n for n, _ in phrases)
+    overall = sum(n * r for n, r in counted) / sum(n for n, _ in counted)
+    print(f"\npocketsphinx, lymphatic: {share:.3f} of the words of phrases of {PHRASE} words or more, "
+          f"{overall:.3f} of all planned words")
+    assert share >= 0.70
+    assert overall >= 0.62  # lone counts and breath cues included

@@ -17,6 +17,7 @@ from voiceguide.cli import main
 from voiceguide.core.errors import EngineError
 from voiceguide.script.model import Voice
 from voiceguide.voice import engines
+from voiceguide.voice.worker import Worker
 
 ROUTINE = """\
 title: Engine test
@@ -79,8 +80,8 @@ class Scripted(engines.FakeEngine):
     def __init__(self, log: Path | None = None):
         self.log = log
         """Where the workers write their process ids."""
-        self.worker = engines._Worker(self.name, "scripted_worker", {"log": str(log) if log else None},
-                                      start_timeout=10.0)
+        self.worker = Worker(self.name, "scripted_worker", {"log": str(log) if log else None},
+                             start_timeout=10.0)
 
     def synthesize(self, text, voice):
         self.worker.ask({"text": text}, self.TIMEOUT)

@@ -22,12 +22,9 @@ from listening import (
 )
 
 from voiceguide import render as lib
-from voiceguide.voice.cache import NarrationCache
 
 pytestmark = pytest.mark.piper
 
-ENGINE, VOICE = "piper", "en_US-joe-medium"
-"""Named, not the default: the default engine may change, this test listens to this voice."""
 ROUTINES = [path.stem for path in lib.routine_files()]
 MIN_RECALL = 0.7
 """Share of a window's planned words that must be heard in it, in order (or all but ``SLIPS``)."""
@@ -46,16 +43,14 @@ SOUNDED = ("tick", "chime", "switch", "countdown", "halfway", "pulse", "inhale",
 
 
 @pytest.fixture(scope="session")
-def hearing(tmp_path_factory):
-    """``hearing(name)``: the routine rendered with the Piper voice and each speech window heard,
-    once a session; every routine shares one narration cache."""
-    cache = NarrationCache(tmp_path_factory.mktemp("whisper-cache"))
-    out = tmp_path_factory.mktemp("whisper-out")
+def hearing(piper_rendered):
+    """``hearing(name)``: the routine rendered with the Piper voice (``conftest.piper_rendered``)
+    and each speech window heard, once a session."""
     model = whisper_model()
 
     @functools.cache
     def heard(name: str) -> tuple[list[Hearing], list]:
-        result = lib.render(lib.load(name, engine=ENGINE, voice=VOICE), out, cache=cache)
+        result = piper_rendered(name)
         speech = result.plan.speech()
         return listen(model, decode_aligned(result.path, rate=WHISPER_RATE), speech), [
             _sound_just_before(result.plan, event) for event in speech]
