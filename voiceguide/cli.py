@@ -3,19 +3,24 @@
 Exit codes: 0 success, 1 a render failed, 2 invalid input or usage, 130 interrupted. Anything a user
 can cause ends in a message, never a traceback.
 
-Each command imports what it needs when it runs: importing this module loads click and the
-standard library only, so ``inspect``, ``list`` or ``--help`` do not pay for numpy, the engines or
-the mixer (``voiceguide/__main__.py`` sets its Ctrl-C handler before this import).
+Each command imports what it needs when it runs (``with _loading():``, where Ctrl-C ends it at
+once): importing this module loads click and the standard library only, so ``inspect``, ``list``
+or ``--help`` do not pay for numpy, the engines or the mixer (``voiceguide/__main__.py`` sets its
+Ctrl-C handler before this import).
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import json
+import os
 import shutil
+import signal
 import sys
 import textwrap
+import threading
 from pathlib import Path
 
 import click
@@ -25,6 +30,27 @@ from voiceguide.core.files import OUTPUT_DIR, SCRIPTS_DIR
 from voiceguide.script.model import ENGINE_NAMES, SCHEMA_KINDS
 
 WPM = click.FloatRange(60, 400)
+
+
+def _stop_now(signum, frame) -> None:
+    os.write(2, b"Interrupted.\n")
+    os._exit(130)
+
+
+@contextlib.contextmanager
+def _loading():
+    """While a command imports what it needs (numpy, the mixer, the engines), Ctrl-C ends it at once
+    (exit 130; nothing is written yet), as in ``__main__``: a KeyboardInterrupt raised inside an
+    extension's import can end the process by SIGINT (exit -2) however it is caught."""
+    live = threading.current_thread() is threading.main_thread() \
+        and signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    if live:
+        signal.signal(signal.SIGINT, _stop_now)
+    try:
+        yield
+    finally:
+        if live:
+            signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def handle_errors(command):
@@ -104,9 +130,10 @@ def render(routine, out_dir, engine, voice, rate, volume, bitrate, mono, loudnes
            scripts_dir, cache_dir):
     """Render ROUTINE (a name in scripts_yaml/ or a YAML file) to an MP3 (with its .lrc lyrics and
     .vtt and .srt captions beside it) and print its path."""
-    from voiceguide import render as lib
-    from voiceguide.export.mp3 import Mp3Settings
-    from voiceguide.voice.cache import NarrationCache
+    with _loading():
+        from voiceguide import render as lib
+        from voiceguide.export.mp3 import Mp3Settings
+        from voiceguide.voice.cache import NarrationCache
 
     loaded = lib.load(routine, scripts_dir, engine=engine, voice=voice, rate=rate, volume=volume, note=_note)
     targets = {k: v for k, v in (("loudness", loudness), ("true_peak", true_peak)) if v is not None}
@@ -137,9 +164,10 @@ def _regular_file(path: Path | None) -> Path | None:
 @handle_errors
 def plan(routine, as_json, engine, voice, rate, volume, scripts_dir, cache_dir):
     """Show ROUTINE's timeline: every step and event, on the clock of the rendered file."""
-    from voiceguide import render as lib
-    from voiceguide.core.audio import RATE
-    from voiceguide.voice.cache import NarrationCache
+    with _loading():
+        from voiceguide import render as lib
+        from voiceguide.core.audio import RATE
+        from voiceguide.voice.cache import NarrationCache
 
     loaded = lib.load(routine, scripts_dir, engine=engine, voice=voice, rate=rate, volume=volume, note=_note)
     with _Progress(loaded.id) as progress:
@@ -236,10 +264,11 @@ def check(routines, show_report, as_json, engine, voice, rate, volume, scripts_d
     reuses), so you know before rendering that everything fits. Problems go to stderr as
     FILE:LINE:COL: field: message (exit 2; exit 1 if the voice failed); warnings a practitioner
     would want, too."""
-    from voiceguide import render as lib
-    from voiceguide.core.audio import samples_to_ms
-    from voiceguide.plan import report
-    from voiceguide.voice.cache import NarrationCache
+    with _loading():
+        from voiceguide import render as lib
+        from voiceguide.core.audio import samples_to_ms
+        from voiceguide.plan import report
+        from voiceguide.voice.cache import NarrationCache
 
     cache = NarrationCache(cache_dir)
     results, code = [], 0
@@ -279,7 +308,8 @@ def check(routines, show_report, as_json, engine, voice, rate, volume, scripts_d
 def schema(kind):
     """Print the JSON Schema of a routine (or of the library's _defaults.yaml, or a snippet), made
     from the validator's own definitions; docs/ holds a copy for editors."""
-    from voiceguide.script import load as script
+    with _loading():
+        from voiceguide.script import load as script
 
     click.echo(json.dumps(script.json_schema(kind), indent=2, ensure_ascii=False))
 
@@ -291,7 +321,8 @@ def schema(kind):
 @handle_errors
 def new(name, title, scripts_dir):
     """Write NAME.yaml, a commented starting routine that passes check, and print its path."""
-    from voiceguide.script import load as script
+    with _loading():
+        from voiceguide.script import load as script
 
     click.echo(str(script.new_routine(name, scripts_dir, title)))
 
@@ -304,9 +335,10 @@ def list_routines(scripts_dir, cache_dir):
     """List the routines in the scripts folder with title, step count and length. Nothing is spoken:
     a length is the plan's, from the narration cache, or marked ~ where narration not spoken yet
     is estimated from its words (check or render speaks it)."""
-    from voiceguide import render as lib
-    from voiceguide.core.errors import PlanError
-    from voiceguide.voice.cache import NarrationCache
+    with _loading():
+        from voiceguide import render as lib
+        from voiceguide.core.errors import PlanError
+        from voiceguide.voice.cache import NarrationCache
 
     files = lib.routine_files(scripts_dir)
     if not files:
@@ -338,7 +370,8 @@ def list_routines(scripts_dir, cache_dir):
 @handle_errors
 def voices(engine):
     """List the voices each engine offers: engine, id, languages, quality."""
-    from voiceguide.voice import engines
+    with _loading():
+        from voiceguide.voice import engines
 
     if engine == engines.AUTO:
         engine = engines.resolve_engine(engine, note=_note)
@@ -369,8 +402,9 @@ def voices(engine):
 def build(routines, out_dir, jobs, title, base_url, bitrate, mono, scheduler, scripts_dir, cache_dir):
     """Build the library: render every routine in the scripts folder (or ROUTINES) that changed,
     in parallel, then write library.m3u8, feed.xml and index.html."""
-    from voiceguide.export.mp3 import Mp3Settings
-    from voiceguide.library import build as library
+    with _loading():
+        from voiceguide.export.mp3 import Mp3Settings
+        from voiceguide.library import build as library
 
     settings = library.BuildSettings(scripts_dir=scripts_dir, out_dir=out_dir, cache_dir=cache_dir, title=title,
                                      base_url=base_url, mp3=Mp3Settings(bitrate=bitrate, channels=1 if mono else 2))
@@ -448,7 +482,8 @@ def cache():
 @handle_errors
 def cache_info(cache_dir):
     """Where the cache is, what it holds and its size limit."""
-    from voiceguide.voice.cache import SIZE_ENV, NarrationCache
+    with _loading():
+        from voiceguide.voice.cache import SIZE_ENV, NarrationCache
 
     store = NarrationCache(cache_dir)
     contents = store.contents()
@@ -473,7 +508,8 @@ def _mb(size: int) -> str:
 @handle_errors
 def cache_clear(cache_dir):
     """Delete everything the cache keeps (narration is spoken again when needed)."""
-    from voiceguide.voice.cache import NarrationCache
+    with _loading():
+        from voiceguide.voice.cache import NarrationCache
 
     store = NarrationCache(cache_dir)
     count, size = store.clear()
@@ -491,7 +527,8 @@ def cache_clear(cache_dir):
 def serve(folder, port, host):
     """Serve the library folder over HTTP, so a phone on the same network can open the page or
     subscribe to the feed. Ctrl-C stops it."""
-    from voiceguide.library import serve as web
+    with _loading():
+        from voiceguide.library import serve as web
 
     server = web.make_server(folder, host, port)
     url = web.address(server)
@@ -518,11 +555,12 @@ def inspect(file, as_json, cache_dir):
     """Show an MP3's tags, chapters, lyrics, duration, loudness and true peak, as a player (and a
     loudness meter) would see them. The loudness of a file measured before (the very same bytes)
     is kept in the cache, so inspecting it again is quick."""
-    from voiceguide.export import probe
-    from voiceguide.voice.cache import NarrationCache
+    with _loading():
+        from voiceguide.export import probe
+        from voiceguide.voice.cache import NarrationCache
 
     found = probe.inspect(file, NarrationCache(cache_dir))
-    report = _inspection(found)
+    report = probe.summary(found)
     if as_json:
         click.echo(json.dumps(report, indent=2, ensure_ascii=False))
         return
@@ -531,38 +569,10 @@ def inspect(file, as_json, cache_dir):
         if key == "chapters":
             click.echo(f"chapters ({len(value)})")
             for c in value:
-                click.echo(f"  {_clock_ms(c['start_ms'])}-{_clock_ms(c['end_ms'])}  {c['title']}")
+                click.echo(f"  {probe.clock_ms(c['start_ms'])}-{probe.clock_ms(c['end_ms'])}  {c['title']}")
         elif not isinstance(value, (list, dict)):
             text = str(value) if value not in (None, "") else "-"
             click.echo(textwrap.fill(f"{key:<{width}}  {text}", width=100, subsequent_indent=" " * (width + 2)))
-
-
-def _inspection(found) -> dict:
-    """What ``inspect`` prints, as plain values."""
-    from voiceguide.export.probe import image_size
-
-    h, t, loud = found.header, found.tags, found.loudness
-    cover = None
-    if t.cover is not None:
-        size = image_size(t.cover.data)
-        cover = f"{t.cover.mime}, " + (f"{size[0]}x{size[1]}, " if size else "") + f"{len(t.cover.data) / 1000:.1f} kB"
-    return {
-        "file": str(found.path), "title": t.title, "artist": t.artist, "album": t.album, "track": t.track,
-        "genre": t.genre, "year": t.year, "description": " ".join(t.description.split()), "cover": cover,
-        "duration": f"{_clock_ms(h.samples * 1000 / h.sample_rate)} ({h.samples} samples at {h.sample_rate} Hz)",
-        "format": f"MP3 {h.bitrate} kbit/s {'mono' if h.channels == 1 else 'stereo'}",
-        "header": f"{h.tag}: {h.frames} frames, encoder delay {h.delay}, padding {h.padding}"
-                  + (f" ({h.encoder})" if h.encoder else ""),
-        "loudness": f"{loud.integrated:.1f} LUFS integrated, range {loud.range:.1f} LU",
-        "true peak": f"{loud.true_peak:.1f} dBTP (sample peak {loud.sample_peak:.1f} dBFS)",
-        "lyrics": f"{len(t.lyrics)} timed lines" + (f", sidecar {found.lrc}" if found.lrc else ""),
-        "captions": ", ".join(str(p) for p in found.captions),
-        "chapters": [{"title": c.title, "start_ms": c.start_ms, "end_ms": c.end_ms} for c in t.chapters],
-    }
-
-
-def _clock_ms(ms: float) -> str:
-    return f"{int(ms // 60000):02d}:{ms % 60000 / 1000:06.3f}"
 
 
 class _Progress:

@@ -218,3 +218,30 @@ def _loudness(path: Path, channels: int, kept: Measurements | None) -> Loudness:
     measured = measure_file(path, channels)
     kept.remember(name, dataclasses.asdict(measured))
     return measured
+
+
+def summary(found: Inspection) -> dict:
+    """What ``voiceguide inspect`` prints, as plain values (``--json`` prints them as they are)."""
+    h, t, loud = found.header, found.tags, found.loudness
+    cover = None
+    if t.cover is not None:
+        size = image_size(t.cover.data)
+        cover = f"{t.cover.mime}, " + (f"{size[0]}x{size[1]}, " if size else "") + f"{len(t.cover.data) / 1000:.1f} kB"
+    return {
+        "file": str(found.path), "title": t.title, "artist": t.artist, "album": t.album, "track": t.track,
+        "genre": t.genre, "year": t.year, "description": " ".join(t.description.split()), "cover": cover,
+        "duration": f"{clock_ms(h.samples * 1000 / h.sample_rate)} ({h.samples} samples at {h.sample_rate} Hz)",
+        "format": f"MP3 {h.bitrate} kbit/s {'mono' if h.channels == 1 else 'stereo'}",
+        "header": f"{h.tag}: {h.frames} frames, encoder delay {h.delay}, padding {h.padding}"
+                  + (f" ({h.encoder})" if h.encoder else ""),
+        "loudness": f"{loud.integrated:.1f} LUFS integrated, range {loud.range:.1f} LU",
+        "true peak": f"{loud.true_peak:.1f} dBTP (sample peak {loud.sample_peak:.1f} dBFS)",
+        "lyrics": f"{len(t.lyrics)} timed lines" + (f", sidecar {found.lrc}" if found.lrc else ""),
+        "captions": ", ".join(str(p) for p in found.captions),
+        "chapters": [{"title": c.title, "start_ms": c.start_ms, "end_ms": c.end_ms} for c in t.chapters],
+    }
+
+
+def clock_ms(ms: float) -> str:
+    """``mm:ss.sss``."""
+    return f"{int(ms // 60000):02d}:{ms % 60000 / 1000:06.3f}"
