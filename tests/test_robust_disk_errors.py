@@ -1,7 +1,8 @@
-"""Issue 18, part 8: a read-only or full output folder, as root sees it too, and a cover that is no file. The failure is injected
-at the operating system's calls (``mkstemp`` creating a temporary file, ``fsync`` making it
-durable) with the errno a read-only folder, a full disk or a forbidden folder gives, so the messages
-are checked exactly and the test runs as root, where chmod forbids nothing.
+"""Issue 18, part 8: a read-only or full output folder, as root sees it too, and a cover that is no
+file. The failure is injected at the operating system's calls (``mkstemp`` creating a temporary
+file, ``fsync`` making it durable) with the errno a read-only folder, a full disk or a forbidden
+folder gives, so the messages are checked exactly and the test runs as root, where chmod forbids
+nothing.
 
 Every message names the file it could not write, the build still reports each routine's reason and
 its summary, exit 1, and what the library held stays (an MP3 and its lyrics may be new and whole)."""

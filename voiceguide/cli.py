@@ -351,7 +351,8 @@ def list_routines(scripts_dir, cache_dir):
             routine = lib.load(path, note=_note)
             timeline, exact = lib.plan_without_speaking(routine, cache)
         except PlanError as exc:
-            click.echo(f"{path.stem:<24} does not fit: {len(exc.problems)} problem(s); see: voiceguide check {path.stem}")
+            click.echo(f"{path.stem:<24} does not fit: {len(exc.problems)} problem(s); "
+                       f"see: voiceguide check {path.stem}")
             continue
         except ScriptError as exc:
             click.echo(f"{path.stem:<24} invalid: {len(exc.problems)} problem(s); see: voiceguide check {path.stem}")

@@ -241,8 +241,8 @@ def test_a_byte_order_mark_is_fine(tmp_path: Path) -> None:
         ("steps: [1, 2\n", "1:8: YAML syntax error: the '[' that opens here is not closed before the file ends; "
                            "end it with ']' (items inside are separated by ',')"),
         ("title: a\n---\ntitle: b\n",
-         "2:1: YAML syntax error: a second document starts here ('---'); a file holds one routine: remove this line "
-         "and what follows, or put it in a file of its own"),
+         "2:1: YAML syntax error: a second document starts here ('---'); a file holds one (routine, snippet or "
+         "defaults): remove this line and what follows, or put it in a file of its own"),
         ("title: \x07\n", "1:8: YAML syntax error: the control character U+0007, which a routine's text may not hold: "
                           "remove it"),
         ("steps: *nothing\n", "1:8: YAML syntax error: '*nothing' repeats a value marked '&nothing', but no value above "

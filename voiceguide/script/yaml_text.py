@@ -114,8 +114,8 @@ def syntax_message(exc: yaml.MarkedYAMLError, lines: list[str]) -> tuple[int, in
         return line + 1, col + 1, (f"'*{name}' repeats a value marked '&{name}', but no value above is marked so; "
                                    f"mark one with '&{name}', or write the value here")
     if context == "expected a single document in the stream":
-        return line + 1, col + 1, ("a second document starts here ('---'); a file holds one routine: remove "
-                                   "this line and what follows, or put it in a file of its own")
+        return line + 1, col + 1, ("a second document starts here ('---'); a file holds one (routine, snippet "
+                                   "or defaults): remove this line and what follows, or put it in a file of its own")
     if problem == "mapping values are not allowed here" or problem.startswith(
             ("expected <block end>, but found", "expected '<document start>', but found")):
         return _misplaced(exc, line, col, lines)
