@@ -26,5 +26,5 @@ def test_the_readme_lists_every_file_a_build_writes():
     for suffix in build.OUTPUT_SUFFIXES:
         if suffix != ".cover.jpg":  # written as ".cover.png` (or `.jpg`"
             assert f"NAME{suffix}`" in section, suffix
-    for name in (build.PLAYLIST, build.FEED, build.PAGE, build.MANIFEST):
+    for name in (build.PLAYLIST, build.FEED, build.PAGE, build.MANIFEST, f"{build.VERSIONS}/<version>/"):
         assert f"`{name}`" in section, name

@@ -3,54 +3,30 @@
 Exit codes: 0 success, 1 a render failed, 2 invalid input or usage, 130 interrupted. Anything a user
 can cause ends in a message, never a traceback.
 
-Each command imports what it needs when it runs (``with _loading():``, where Ctrl-C ends it at
-once): importing this module loads click and the standard library only, so ``inspect``, ``list``
-or ``--help`` do not pay for numpy, the engines or the mixer (``voiceguide/__main__.py`` sets its
-Ctrl-C handler before this import).
+Each command imports what it needs when it runs, where Ctrl-C ends it at once
+(``processes.ctrl_c_ends_at_once``): importing this module loads click and the standard library
+only, so ``inspect``, ``list`` or ``--help`` do not pay for numpy, the engines or the mixer
+(``voiceguide/__main__.py`` sets its Ctrl-C handler before this import).
 """
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import functools
 import json
-import os
 import shutil
-import signal
 import sys
 import textwrap
-import threading
 from pathlib import Path
 
 import click
 
+from voiceguide.core import processes
 from voiceguide.core.errors import ScriptError, VoiceguideError
 from voiceguide.core.files import OUTPUT_DIR, SCRIPTS_DIR
 from voiceguide.script.model import ENGINE_NAMES, SCHEMA_KINDS
 
 WPM = click.FloatRange(60, 400)
-
-
-def _stop_now(signum, frame) -> None:
-    os.write(2, b"Interrupted.\n")
-    os._exit(130)
-
-
-@contextlib.contextmanager
-def _loading():
-    """While a command imports what it needs (numpy, the mixer, the engines), Ctrl-C ends it at once
-    (exit 130; nothing is written yet), as in ``__main__``: a KeyboardInterrupt raised inside an
-    extension's import can end the process by SIGINT (exit -2) however it is caught."""
-    live = threading.current_thread() is threading.main_thread() \
-        and signal.getsignal(signal.SIGINT) is signal.default_int_handler
-    if live:
-        signal.signal(signal.SIGINT, _stop_now)
-    try:
-        yield
-    finally:
-        if live:
-            signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def handle_errors(command):
@@ -97,6 +73,8 @@ def voice_options(command):
 scripts_option = click.option("--scripts", "scripts_dir", type=click.Path(file_okay=False, path_type=Path),
                               default=SCRIPTS_DIR, show_default=True,
                               help="Folder of routine files that ROUTINE names refer to.")
+m4b_option = click.option("--m4b", is_flag=True,
+                          help="Also write NAME.m4b, an audiobook (AAC, chapters, cover) for Apple Books or BookPlayer.")
 cache_option = click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path),
                             envvar="VOICEGUIDE_CACHE", help="Narration cache folder (default: the user cache).")
 
@@ -123,14 +101,15 @@ def main():
               callback=lambda ctx, param, value: _regular_file(value),
               help="Cover art (default: the routine's image, else one drawn with its title).")
 @click.option("--year", type=click.IntRange(1000, 9999), help="Year tag (none unless given).")
+@m4b_option
 @scripts_option
 @cache_option
 @handle_errors
 def render(routine, out_dir, engine, voice, rate, volume, bitrate, mono, loudness, true_peak, cover, year,
-           scripts_dir, cache_dir):
+           m4b, scripts_dir, cache_dir):
     """Render ROUTINE (a name in scripts_yaml/ or a YAML file) to an MP3 (with its .lrc lyrics and
-    .vtt and .srt captions beside it) and print its path."""
-    with _loading():
+    .vtt and .srt captions beside it, and with --m4b an audiobook) and print its path."""
+    with processes.ctrl_c_ends_at_once():
         from voiceguide import render as lib
         from voiceguide.export.mp3 import Mp3Settings
         from voiceguide.voice.cache import NarrationCache
@@ -141,10 +120,12 @@ def render(routine, out_dir, engine, voice, rate, volume, bitrate, mono, loudnes
     with _Progress(loaded.id) as progress:
         result = lib.render(loaded, out_dir, cache=NarrationCache(cache_dir),
                             mp3=Mp3Settings(bitrate=bitrate, channels=1 if mono else 2), mastering=mastering,
-                            cover=cover, year=year, progress=progress)
+                            cover=cover, year=year, progress=progress, m4b=m4b)
     voice = " ".join(filter(None, (result.plan.engine, result.plan.voice)))
     click.echo(f"{loaded.id}: {_clock(result.plan.length)}, {len(result.plan.steps)} steps, voice {voice}", err=True)
     click.echo(str(result.path))
+    if result.audiobook is not None:
+        click.echo(str(result.audiobook))
 
 
 def _regular_file(path: Path | None) -> Path | None:
@@ -164,7 +145,7 @@ def _regular_file(path: Path | None) -> Path | None:
 @handle_errors
 def plan(routine, as_json, engine, voice, rate, volume, scripts_dir, cache_dir):
     """Show ROUTINE's timeline: every step and event, on the clock of the rendered file."""
-    with _loading():
+    with processes.ctrl_c_ends_at_once():
         from voiceguide import render as lib
         from voiceguide.core.audio import RATE
         from voiceguide.voice.cache import NarrationCache
@@ -264,7 +245,7 @@ def check(routines, show_report, as_json, engine, voice, rate, volume, scripts_d
     reuses), so you know before rendering that everything fits. Problems go to stderr as
     FILE:LINE:COL: field: message (exit 2; exit 1 if the voice failed); warnings a practitioner
     would want, too."""
-    with _loading():
+    with processes.ctrl_c_ends_at_once():
         from voiceguide import render as lib
         from voiceguide.core.audio import samples_to_ms
         from voiceguide.plan import report
@@ -308,7 +289,7 @@ def check(routines, show_report, as_json, engine, voice, rate, volume, scripts_d
 def schema(kind):
     """Print the JSON Schema of a routine (or of the library's _defaults.yaml, or a snippet), made
     from the validator's own definitions; docs/ holds a copy for editors."""
-    with _loading():
+    with processes.ctrl_c_ends_at_once():
         from voiceguide.script import load as script
 
     click.echo(json.dumps(script.json_schema(kind), indent=2, ensure_ascii=False))
@@ -321,7 +302,7 @@ def schema(kind):
 @handle_errors
 def new(name, title, scripts_dir):
     """Write NAME.yaml, a commented starting routine that passes check, and print its path."""
-    with _loading():
+    with processes.ctrl_c_ends_at_once():
         from voiceguide.script import load as script
 
     click.echo(str(script.new_routine(name, scripts_dir, title)))
@@ -335,7 +316,7 @@ def list_routines(scripts_dir, cache_dir):
     """List the routines in the scripts folder with title, step count and length. Nothing is spoken:
     a length is the plan's, from the narration cache, or marked ~ where narration not spoken yet
     is estimated from its words (check or render speaks it)."""
-    with _loading():
+    with processes.ctrl_c_ends_at_once():
         from voiceguide import render as lib
         from voiceguide.core.errors import PlanError
         from voiceguide.voice.cache import NarrationCache
@@ -350,28 +331,25 @@ def list_routines(scripts_dir, cache_dir):
         try:
             routine = lib.load(path, note=_note)
             timeline, exact = lib.plan_without_speaking(routine, cache)
-        except PlanError as exc:
-            click.echo(f"{path.stem:<24} does not fit: {len(exc.problems)} problem(s); "
-                       f"see: voiceguide check {path.stem}")
-            continue
-        except ScriptError as exc:
-            click.echo(f"{path.stem:<24} invalid: {len(exc.problems)} problem(s); see: voiceguide check {path.stem}")
+        except ScriptError as exc:  # a PlanError: its narration (perhaps as estimated) does not fit
+            why = "does not fit" if isinstance(exc, PlanError) else "invalid"
+            click.echo(f"{path.stem:<24} {why}: {len(exc.problems)} problem(s); see: voiceguide check {path.stem}")
             continue
         estimated |= not exact
-        length = ("" if exact else "~") + _clock(timeline.length)
-        click.echo(f"{path.stem:<24} {routine.title:<44} {len(routine.steps):>3} steps  {length:>8}")
+        click.echo(f"{path.stem:<24} {routine.title:<44} {len(routine.steps):>3} steps  "
+                   f"{'~' * (not exact) + _clock(timeline.length):>8}")
     if estimated:
         click.echo("~ estimated: narration not spoken yet is counted from its words "
                    "(voiceguide check speaks it and gives the exact length)")
 
 
 @main.command()
-@click.option("--engine", metavar="NAME",
-              help=f"Only this engine's voices: {', '.join(ENGINE_NAMES)} (the one auto would speak with).")
+@click.option("--engine", metavar="NAME", help=f"Only this engine's voices (auto: the one it speaks with): "
+                                                f"{', '.join(ENGINE_NAMES)}.")
 @handle_errors
 def voices(engine):
     """List the voices each engine offers: engine, id, languages, quality."""
-    with _loading():
+    with processes.ctrl_c_ends_at_once():
         from voiceguide.voice import engines
 
     if engine == engines.AUTO:
@@ -397,18 +375,20 @@ def voices(engine):
 @click.option("--bitrate", type=click.IntRange(32, 320), default=128, show_default=True, help="MP3 kbit/s.")
 @click.option("--mono", is_flag=True, help="Write mono MP3s (default stereo).")
 @click.option("--scheduler", metavar="ADDRESS", help="Render on a dask.distributed cluster (tcp://host:8786).")
+@m4b_option
 @scripts_option
 @cache_option
 @handle_errors
-def build(routines, out_dir, jobs, title, base_url, bitrate, mono, scheduler, scripts_dir, cache_dir):
+def build(routines, out_dir, jobs, title, base_url, bitrate, mono, scheduler, m4b, scripts_dir, cache_dir):
     """Build the library: render every routine in the scripts folder (or ROUTINES) that changed,
     in parallel, then write library.m3u8, feed.xml and index.html."""
-    with _loading():
+    with processes.ctrl_c_ends_at_once():
         from voiceguide.export.mp3 import Mp3Settings
         from voiceguide.library import build as library
 
     settings = library.BuildSettings(scripts_dir=scripts_dir, out_dir=out_dir, cache_dir=cache_dir, title=title,
-                                     base_url=base_url, mp3=Mp3Settings(bitrate=bitrate, channels=1 if mono else 2))
+                                     base_url=base_url, mp3=Mp3Settings(bitrate=bitrate, channels=1 if mono else 2),
+                                     m4b=m4b)
     display = _BuildDisplay()
     executor = library.cluster_executor(scheduler) if scheduler else None
     report = library.build(routines, settings, jobs=jobs, executor=executor, on_event=display)
@@ -483,7 +463,7 @@ def cache():
 @handle_errors
 def cache_info(cache_dir):
     """Where the cache is, what it holds and its size limit."""
-    with _loading():
+    with processes.ctrl_c_ends_at_once():
         from voiceguide.voice.cache import SIZE_ENV, NarrationCache
 
     store = NarrationCache(cache_dir)
@@ -509,7 +489,7 @@ def _mb(size: int) -> str:
 @handle_errors
 def cache_clear(cache_dir):
     """Delete everything the cache keeps (narration is spoken again when needed)."""
-    with _loading():
+    with processes.ctrl_c_ends_at_once():
         from voiceguide.voice.cache import NarrationCache
 
     store = NarrationCache(cache_dir)
@@ -528,7 +508,7 @@ def cache_clear(cache_dir):
 def serve(folder, port, host):
     """Serve the library folder over HTTP, so a phone on the same network can open the page or
     subscribe to the feed. Ctrl-C stops it."""
-    with _loading():
+    with processes.ctrl_c_ends_at_once():
         from voiceguide.library import serve as web
 
     server = web.make_server(folder, host, port)
@@ -554,9 +534,8 @@ def serve(folder, port, host):
 @handle_errors
 def inspect(file, as_json, cache_dir):
     """Show an MP3's tags, chapters, lyrics, duration, loudness and true peak, as a player (and a
-    loudness meter) would see them. The loudness of a file measured before (the very same bytes)
-    is kept in the cache, so inspecting it again is quick."""
-    with _loading():
+    loudness meter) would see them; the cache keeps a file's loudness, so it is metered once."""
+    with processes.ctrl_c_ends_at_once():
         from voiceguide.export import probe
         from voiceguide.voice.cache import NarrationCache
 

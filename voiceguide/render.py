@@ -6,6 +6,7 @@ functions here.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import queue
 import threading
@@ -19,6 +20,7 @@ from voiceguide.core.errors import PlanError, Problem, ScriptError, UsageError
 from voiceguide.core.files import OUTPUT_DIR, SCRIPTS_DIR, safe_name
 from voiceguide.core.loudness import from_energies
 from voiceguide.export.captions import write_captions
+from voiceguide.export.m4b import Audiobook, m4b_path
 from voiceguide.export.mp3 import Mp3Settings, codec_gain, write_mp3
 from voiceguide.export.tags import session_tags
 from voiceguide.plan.timeline import Plan, plan, speedups
@@ -261,9 +263,11 @@ class Rendered:
 def render(routine: Routine, out_dir: str | Path = OUTPUT_DIR, *, cache: NarrationCache | None = None,
            mp3: Mp3Settings = Mp3Settings(), mastering: Mastering | None = None,
            cover: str | Path | None = None, year: int | None = None, track: str | None = None,
-           progress: Progress = _no_progress, chunk: int = CHUNK, workers: int | None = None) -> Rendered:
+           progress: Progress = _no_progress, chunk: int = CHUNK, workers: int | None = None,
+           m4b: bool = False) -> Rendered:
     """Render ``routine`` to ``out_dir/<id>.mp3``, with its lyrics in ``out_dir/<id>.lrc`` and its
-    captions in ``out_dir/<id>.vtt`` and ``.srt``.
+    captions in ``out_dir/<id>.vtt`` and ``.srt``; with ``m4b``, also ``out_dir/<id>.m4b``, an
+    audiobook of the same mastered samples (``export.m4b``).
 
     ``mastering`` sets the loudness and true-peak targets (default: the routine's, else -16 LUFS
     stereo or -19 mono, at most -1 dBTP); ``cover`` is an image for the cover art (default: the
@@ -296,9 +300,11 @@ def render(routine: Routine, out_dir: str | Path = OUTPUT_DIR, *, cache: Narrati
         placed = place_events(timeline, speech, event_sounds, voice_peak=master.voice_peak(), channels=channels)
         session = mix(timeline, placed, bed, bed_gain, chunk=chunk, channels=channels)
         chunks = _counted(master.apply(_ahead(session), meter=False), timeline.length, progress)
-        path = write_mp3(chunks, Path(out_dir) / f"{safe_name(routine.id)}.mp3", tags.result(), mp3)
+        target = Path(out_dir) / f"{safe_name(routine.id)}.mp3"
+        with Audiobook(m4b_path(target), tags.result(), mp3) if m4b else contextlib.nullcontext() as book:
+            path = write_mp3(book.tee(chunks) if book else chunks, target, tags.result(), mp3)
     write_captions(path, timeline)
-    return MasteredRender(path, timeline, routine, master.report)
+    return MasteredRender(path, timeline, routine, master.report, m4b_path(path) if m4b else None)
 
 
 def _counted(chunks, total: int, progress: Progress, phase: str = "mixing"):
@@ -356,6 +362,8 @@ class MasteredRender(Rendered):
     """What a render made, and what mastering measured and did on the way."""
 
     report: Report | None = None
+    audiobook: Path | None = None
+    """The ``.m4b``, when one was asked for."""
 
 
 def routine_mastering(routine: Routine) -> Mastering:

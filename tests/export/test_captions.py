@@ -80,14 +80,15 @@ def test_a_library_feed_links_both_transcripts(tmp_path):
     assert library.build(settings=settings, jobs=1).failed == []
     text = (settings.out_dir / library.FEED).read_text(encoding="utf-8")
     links = ET.fromstring(text).findall(f"channel/item/{{{PODCAST}}}transcript")
+    version = json.loads((settings.out_dir / library.MANIFEST).read_text())["routines"]["captioned"]["version"]
+    base = f"https://example.org/lib/{library.VERSIONS}/{version}/captioned"
     assert [(t.get("url"), t.get("type")) for t in links] == [
-        ("https://example.org/lib/captioned.vtt", "text/vtt"),
-        ("https://example.org/lib/captioned.srt", "application/x-subrip")]
+        (f"{base}.vtt", "text/vtt"), (f"{base}.srt", "application/x-subrip")]
     for link in links:
-        assert (settings.out_dir / link.get("url").rsplit("/", 1)[1]).is_file()
+        assert (settings.out_dir / link.get("url").removeprefix("https://example.org/lib/")).is_file()
     parsed = podcastparser.parse("https://example.org/lib/feed.xml", io.BytesIO(text.encode("utf-8")))
     (episode,) = parsed["episodes"]
-    assert episode["enclosures"][0]["url"] == "https://example.org/lib/captioned.mp3"
+    assert episode["enclosures"][0]["url"] == f"{base}.mp3"
     # podcastparser 0.6 knows the namespace only by its old GitHub address, not the official
     # https://podcastindex.org/namespace/1.0 the feed declares: under that name it reads the tag.
     legacy = text.replace(PODCAST, "https://github.com/Podcastindex-org/podcast-namespace/blob/main/docs/1.0.md")

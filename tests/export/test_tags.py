@@ -10,6 +10,7 @@ import pytest
 from voiceguide.core.audio import RATE
 from voiceguide.core.errors import AudioError, Where
 from voiceguide.export.mp3 import write_mp3
+from voiceguide.export.pictures import DEFAULT_COLOUR, PRACTICES
 from voiceguide.export.probe import image_size
 from voiceguide.export.tags import (
     Chapter,
@@ -145,20 +146,33 @@ def test_read_tags_of_a_file_without_a_tag(tmp_path):
 def test_the_default_cover_is_a_clean_square_png_that_never_changes():
     cover = default_cover("Lymphatic drainage facial massage", "voiceguide starter library")
     assert cover.mime == "image/png" and cover.data.startswith(b"\x89PNG")
-    assert image_size(cover.data) == (1000, 1000)
-    assert len(cover.data) < 200_000
+    assert image_size(cover.data) == (1400, 1400)
+    assert len(cover.data) < 512_000
     assert default_cover("Lymphatic drainage facial massage", "voiceguide starter library") == cover
     assert default_cover("Jaw release").data != cover.data
 
 
-def test_the_default_cover_shows_the_title_inside_its_ring():
+def test_the_default_cover_shows_the_title_inside_its_margins():
     from PIL import Image
 
     image = np.asarray(Image.open(io.BytesIO(default_cover("A much longer title than most " * 3).data)))
-    white = np.argwhere(np.all(image > 250, axis=2))  # the title's pixels
+    below = image[int(0.68 * 1400):]  # under the round window with the drawing
+    white = np.argwhere(np.all(below > 250, axis=2))  # the title's pixels
     assert len(white) > 2000
-    centre = np.array(image.shape[:2]) / 2
-    assert np.max(np.hypot(*(white - centre).T)) < 0.38 * 1000  # inside the ring
+    assert 0.05 * 1400 < white[:, 1].min() and white[:, 1].max() < 0.95 * 1400
+    assert white[:, 0].max() < 0.30 * 1400  # above the bottom edge
+
+
+def test_the_default_cover_takes_the_colour_of_the_practice_the_title_names():
+    from PIL import Image
+
+    def corner(cover):
+        return Image.open(io.BytesIO(cover.data)).convert("RGB").getpixel((5, 5))
+
+    assert corner(default_cover("Quick morning de-puff")) == PRACTICES["morning"].colour
+    assert corner(default_cover("Jaw release", practice="evening")) == PRACTICES["evening"].colour
+    assert corner(default_cover("Jaw release", practice=(10, 20, 30))) == (10, 20, 30)
+    assert corner(default_cover("Untitled")) == DEFAULT_COLOUR
 
 
 def test_a_png_or_jpeg_cover_is_used_as_it_is(tmp_path):
@@ -185,3 +199,18 @@ def test_a_cover_that_is_not_an_image(tmp_path):
         load_cover(tmp_path / "notes.txt")
     with pytest.raises(AudioError, match="gone.png"):
         load_cover(tmp_path / "gone.png")
+
+
+def test_chapter_frames_are_stored_in_time_order(silent_mp3):
+    """mutagen sorts frames by size unless told otherwise: "Cheeks" (short) came before
+    "Introduction". eyed3 lists CHAP frames as the file stores them."""
+    import eyed3
+
+    titles = ("Introduction to the routine", "Cheeks", "A very long step title for the forehead", "Jaw", "Closing")
+    many = tuple(Chapter(title, i * 2000, (i + 1) * 2000) for i, title in enumerate(titles))
+    path = silent_mp3(make_tags(chapters=many, track="2"))
+    tag = eyed3.load(str(path)).tag
+    stored = [(c.title, c.times.start, c.times.end) for c in tag.chapters]
+    assert stored == [(c.title, c.start_ms, c.end_ms) for c in many]
+    assert [int(c.element_id.decode().removeprefix("ch")) for c in tag.chapters] == list(range(len(many)))
+    assert tag.track_num[0] == 2

@@ -59,6 +59,12 @@ def statuses(report) -> dict[str, str]:
     return {o.id: o.status for o in report.outcomes}
 
 
+def linked(out, rid: str, suffix: str = ".mp3") -> str:
+    """The versioned name the index links for a routine's file (``v/<version>/<id><suffix>``)."""
+    version = json.loads((out / library.MANIFEST).read_text(encoding="utf-8"))["routines"][rid]["version"]
+    return f"{library.VERSIONS}/{version}/{rid}{suffix}"
+
+
 def seconds_of(mp3) -> float:
     probe = subprocess.run([ffmpeg_path(), "-v", "error", "-i", str(mp3), "-f", "null", "-"],
                            capture_output=True, text=True)
@@ -85,7 +91,7 @@ def test_playlist_has_real_durations_titles_and_relative_paths(settings):
     lines = (settings.out_dir / library.PLAYLIST).read_text(encoding="utf-8").splitlines()
     assert lines[0] == "#EXTM3U"
     pairs = list(zip(lines[1::2], lines[2::2]))
-    assert [p[1] for p in pairs] == ["alpha.mp3", "beta.mp3", "gamma.mp3"]
+    assert [p[1] for p in pairs] == [linked(settings.out_dir, rid) for rid in ("alpha", "beta", "gamma")]
     for info, file in pairs:
         seconds, title = info.removeprefix("#EXTINF:").split(",", 1)
         assert abs(int(seconds) - seconds_of(settings.out_dir / file)) <= 0.5
@@ -102,34 +108,38 @@ def test_feed_has_what_podcast_apps_need(settings):
     items = channel.findall("item")
     assert [i.findtext("title") for i in items] == ["Alpha routine", "Beta routine", "Gamma & more"]
     for item in items:
-        rid = item.findtext("guid").removeprefix("voiceguide:")
+        rid, version = item.findtext("guid").removeprefix("voiceguide:").split(":")
         enclosure = item.find("enclosure")
-        assert enclosure.get("url") == f"https://example.org/lib/{rid}.mp3"
+        assert enclosure.get("url") == f"https://example.org/lib/v/{version}/{rid}.mp3"
+        assert linked(settings.out_dir, rid) == f"v/{version}/{rid}.mp3"
         assert int(enclosure.get("length")) == (settings.out_dir / f"{rid}.mp3").stat().st_size
         assert enclosure.get("type") == "audio/mpeg"
         assert item.find("guid").get("isPermaLink") == "false"
         h, m, s = map(int, item.findtext("itunes:duration", namespaces=NS).split(":"))
         assert abs(h * 3600 + m * 60 + s - seconds_of(settings.out_dir / f"{rid}.mp3")) <= 0.5
         chapters = item.find("podcast:chapters", NS)
-        assert chapters.get("url") == f"https://example.org/lib/{rid}.chapters.json"
+        assert chapters.get("url") == f"https://example.org/lib/v/{version}/{rid}.chapters.json"
         assert chapters.get("type") == "application/json+chapters"
         assert item.findtext("pubDate")
         artwork = item.find("itunes:image", NS).get("href")
-        assert artwork == f"https://example.org/lib/{rid}.cover.png"
-        assert (settings.out_dir / f"{rid}.cover.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert channel.find("itunes:image", NS).get("href") == "https://example.org/lib/alpha.cover.png"
+        assert artwork == f"https://example.org/lib/v/{version}/{rid}.cover.png"
+        assert (settings.out_dir / f"v/{version}/{rid}.cover.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert channel.find("itunes:image", NS).get("href") == "https://example.org/lib/" + linked(
+        settings.out_dir, "alpha", ".cover.png")
 
 
-def test_guids_and_dates_stay_the_same_across_rebuilds(settings, scripts):
+def test_guids_and_dates_change_only_for_the_routine_whose_audio_changed(settings, scripts):
     library.build(settings=settings, jobs=1)
     first = (settings.out_dir / library.FEED).read_text()
     (scripts / "beta.yaml").write_text(ROUTINE.format(title="Beta routine", tick="wood"))
     library.build(settings=settings, jobs=1)
     again = ET.fromstring((settings.out_dir / library.FEED).read_text())
     before = ET.fromstring(first)
-    pairs = zip(before.iter("item"), again.iter("item"))
-    assert all(a.findtext("guid") == b.findtext("guid") and a.findtext("pubDate") == b.findtext("pubDate")
-               for a, b in pairs)
+    for a, b in zip(before.iter("item"), again.iter("item")):
+        same = a.findtext("title") != "Beta routine"
+        assert (a.findtext("guid") == b.findtext("guid")) is same
+        if same:
+            assert a.findtext("pubDate") == b.findtext("pubDate")
 
 
 def test_nothing_changed_means_nothing_rendered(settings):
@@ -246,7 +256,7 @@ def test_serve_gives_a_phone_the_page_and_a_feed_with_its_own_address(settings):
             assert response.headers["Content-Type"].startswith("application/rss+xml")
             feed = ET.fromstring(response.read())
         url = feed.find("channel/item/enclosure").get("url")
-        assert url == f"{base}alpha.mp3"
+        assert url == base + linked(settings.out_dir, "alpha")
         with urllib.request.urlopen(url, timeout=10) as response:
             assert response.headers["Content-Type"] == "audio/mpeg" and len(response.read()) > 10_000
         with urllib.request.urlopen(base + "index.html", timeout=10) as response:

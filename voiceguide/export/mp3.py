@@ -18,7 +18,7 @@ import shutil
 import subprocess
 import tempfile
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,7 +29,7 @@ from voiceguide.core.errors import AudioError
 from voiceguide.core.files import publish, remove_stale_parts, target_of, temporary
 from voiceguide.export.tags import Tags, id3_tag, lrc
 
-__all__ = ["Mp3Settings", "Tags", "codec_gain", "lrc_path", "write_mp3"]
+__all__ = ["Mp3Settings", "PipeWriter", "Tags", "codec_gain", "encoder_error", "level_change", "lrc_path", "write_mp3"]
 
 
 @dataclass(frozen=True)
@@ -98,12 +98,10 @@ def _encode(chunks: Iterable[np.ndarray], target: Path, settings: Mp3Settings) -
            "-id3v2_version", "0", "-write_xing", "1", "-f", "mp3", str(target)]
     with tempfile.TemporaryFile() as errors:
         proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=errors)
-        writer = _PipeWriter(proc.stdin)
+        writer = PipeWriter(proc.stdin)
         try:
             for chunk in chunks:
-                if settings.channels == 1 and chunk.shape[1] == 2:
-                    chunk = ((chunk[:, 0] + chunk[:, 1]) * np.float32(0.5))[:, None]
-                if not writer.write(to_int16(chunk).tobytes()):
+                if not writer.write(to_int16(downmixed(chunk, settings.channels)).tobytes()):
                     break  # ffmpeg stopped early: its exit code and message say why
             writer.close()
         except BaseException:
@@ -113,17 +111,29 @@ def _encode(chunks: Iterable[np.ndarray], target: Path, settings: Mp3Settings) -
             raise
         if proc.wait() != 0:
             errors.seek(0)
-            message = errors.read().decode("utf-8", "replace").strip().splitlines()
-            reason = message[-1] if message else f"exit code {proc.returncode}"
-            shown = target_of(target)  # a temporary file is named by its target
-            for full in ("No space left on device", "Disk quota exceeded", "Permission denied",
-                         "Read-only file system"):
-                if full in reason:
-                    raise AudioError(f"cannot write {shown}: {full}")
-            raise AudioError(f"{shown.name}: ffmpeg could not encode MP3: {reason}")
+            raise encoder_error(errors.read(), proc.returncode, target, "MP3")
 
 
-class _PipeWriter:
+def encoder_error(stderr: bytes, code: int, target: Path, kind: str) -> AudioError:
+    """What an ffmpeg that failed writing ``target`` (a temporary file, named by its target) says:
+    a full or unwritable disk as such, anything else in ffmpeg's own last words."""
+    message = stderr.decode("utf-8", "replace").strip().splitlines()
+    reason = message[-1] if message else f"exit code {code}"
+    shown = target_of(target)
+    for full in ("No space left on device", "Disk quota exceeded", "Permission denied", "Read-only file system"):
+        if full in reason:
+            return AudioError(f"cannot write {shown}: {full}")
+    return AudioError(f"{shown.name}: ffmpeg could not encode {kind}: {reason}")
+
+
+def downmixed(chunk: np.ndarray, channels: int) -> np.ndarray:
+    """``chunk`` with ``channels`` channels: stereo averaged for a mono file, else as it is."""
+    if channels == 1 and chunk.shape[1] == 2:
+        return ((chunk[:, 0] + chunk[:, 1]) * np.float32(0.5))[:, None]
+    return chunk
+
+
+class PipeWriter:
     """Writes byte strings to a pipe from a thread of its own, a few chunks behind the caller."""
 
     def __init__(self, pipe, depth: int = 3):
@@ -171,13 +181,18 @@ def codec_gain(settings: Mp3Settings = Mp3Settings()) -> float:
 
 @functools.cache
 def _codec_gain(settings: Mp3Settings) -> float:
+    return level_change(settings.channels, "tone.mp3", lambda tone, path: _encode([tone], path, settings))
+
+
+def level_change(channels: int, name: str, encode: Callable[[np.ndarray, Path], None]) -> float:
+    """How much ``encode(samples, path)`` changes the level (dB, decoded less encoded) of a 1 kHz
+    tone at a tenth of full scale, written to a temporary file called ``name``."""
     t = np.arange(int(1.5 * RATE)) / RATE
-    tone = np.repeat((0.1 * np.sin(2.0 * np.pi * 1000.0 * t)).astype(np.float32)[:, None],
-                     settings.channels, axis=1)
+    tone = np.repeat((0.1 * np.sin(2.0 * np.pi * 1000.0 * t)).astype(np.float32)[:, None], channels, axis=1)
     with tempfile.TemporaryDirectory(prefix="voiceguide-") as folder:
-        path = Path(folder) / "tone.mp3"
-        _encode([tone], path, settings)
-        decoded = decode_file(path, channels=settings.channels)
+        path = Path(folder) / name
+        encode(tone, path)
+        decoded = decode_file(path, channels=channels)
     middle = slice(RATE // 4, 5 * RATE // 4)
     ratio = np.mean(decoded[middle].astype(np.float64) ** 2) / np.mean(tone[middle].astype(np.float64) ** 2)
     return float(10.0 * np.log10(ratio))

@@ -116,6 +116,20 @@ def read_header(path: str | Path) -> Header:
                   encoder.decode("latin-1").rstrip("\0 ") if delay or padding else "", delay, padding)
 
 
+def audio_digest(path: str | Path) -> str:
+    """The SHA-256 of an MP3's audio: every byte after its ID3v2 tag (the Info frame and the MPEG
+    frames). New tags (a title, a description, a cover, a track number) leave it as it was; any
+    change to what is heard, or to how it is encoded, changes it."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        f.seek(_after_id3(f.read(10)))
+        while block := f.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()
+
+
 def _after_id3(data: bytes) -> int:
     """Where the audio starts: after an ID3v2 tag (and its footer), if the file begins with one."""
     if data[:3] != b"ID3" or len(data) < 10:

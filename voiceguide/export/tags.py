@@ -8,17 +8,20 @@ or the machine: the same routine gives the same bytes (the year is written only 
 ID3v2.3 rather than 2.4, because more players read it (mutagen stores UTF-16 text there). Chapters
 follow the ID3v2 Chapter Frame Addendum: ``CHAP`` frames and one top-level, ordered ``CTOC``, which
 some players need before they list chapters at all (past 255 chapters, the most one table holds, it
-lists tables of up to 255 each). ``SYLT`` times are in milliseconds.
+lists tables of up to 255 each). Frames are stored in the order they are made, chapters in time
+order, for players that list ``CHAP`` frames as stored. ``SYLT`` times are in milliseconds.
 """
 
 from __future__ import annotations
 
+import functools
 import io
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from voiceguide.core.audio import samples_to_ms
 from voiceguide.core.errors import AudioError
+from voiceguide.export.pictures import practice_of, routine_cover
 from voiceguide.plan.timeline import Plan
 from voiceguide.script.model import Routine
 
@@ -26,10 +29,6 @@ TOC_ID = "toc"
 TOC_ENTRIES = 255
 """The most entries one table of contents holds (its count is one byte)."""
 LANGUAGE = "eng"
-COVER_SIZE = 1000
-"""Pixels a side of the generated cover."""
-COVER_COLOURS = ((31, 78, 90), (111, 154, 141))
-"""Top and bottom of the generated cover's background: deep teal into sage."""
 
 
 @dataclass(frozen=True)
@@ -39,6 +38,8 @@ class Chapter:
     title: str
     start_ms: int
     end_ms: int
+    image: Cover | None = None
+    """The step's picture (``pictures.step_picture``), written as an ``APIC`` inside its ``CHAP``."""
 
 
 @dataclass(frozen=True)
@@ -94,7 +95,8 @@ def session_tags(routine: Routine, plan: Plan, *, cover: str | Path | None = Non
         title=routine.title, artist=routine.author, album=routine.album, genre=routine.genre,
         description=routine.description, year=year, track=track,
         chapters=chapters(plan), lyrics=lyrics(plan),
-        cover=load_cover(cover) if cover is not None else default_cover(routine.title, routine.album),
+        cover=load_cover(cover) if cover is not None else default_cover(
+            routine.title, routine.album, practice=practice_of(routine.title) or routine.timing.pace),
         voice=" ".join(filter(None, (plan.engine, plan.voice))),
     )
 
@@ -152,23 +154,25 @@ def id3_tag(tags: Tags) -> bytes:
         CTOCFlags,
     )
 
-    id3 = ID3()
+    id3 = _in_order()()
     id3.add(TIT2(encoding=3, text=tags.title))
     id3.add(TPE1(encoding=3, text=tags.artist))
+    if tags.track:
+        id3.add(TRCK(encoding=3, text=tags.track))
     id3.add(TALB(encoding=3, text=tags.album))
     id3.add(TCON(encoding=3, text=tags.genre))
     id3.add(COMM(encoding=3, lang=LANGUAGE, desc="", text=tags.description))
     if tags.voice:
         id3.add(TXXX(encoding=3, desc=VOICE_TAG, text=tags.voice))
-    if tags.track:
-        id3.add(TRCK(encoding=3, text=tags.track))
     if tags.year is not None:
         id3.add(TYER(encoding=3, text=str(tags.year)))
     ids = [f"ch{i}" for i in range(len(tags.chapters))]
     for element_id, chapter in zip(ids, tags.chapters):
+        picture = [APIC(encoding=3, mime=chapter.image.mime, type=0, desc="", data=chapter.image.data)
+                   ] if chapter.image is not None else []
         id3.add(CHAP(element_id=element_id, start_time=chapter.start_ms, end_time=chapter.end_ms,
                      start_offset=0xFFFFFFFF, end_offset=0xFFFFFFFF,
-                     sub_frames=[TIT2(encoding=3, text=chapter.title)]))
+                     sub_frames=[TIT2(encoding=3, text=chapter.title), *picture]))
     if len(ids) > TOC_ENTRIES:  # a table holds 255 entries: more chapters go in tables under the top one
         parts = [ids[i: i + TOC_ENTRIES] for i in range(0, len(ids), TOC_ENTRIES)]
         for n, part in enumerate(parts, 1):
@@ -187,6 +191,22 @@ def id3_tag(tags: Tags) -> bytes:
     out = io.BytesIO()
     id3.save(out, v2_version=3, padding=lambda info: 0)
     return out.getvalue()
+
+
+@functools.cache
+def _in_order() -> type:
+    """An ``ID3`` class that saves frames in the order they were added. mutagen sorts them by a few
+    frame kinds, then by size, so chapters were stored shortest first ("Cheeks" before
+    "Introduction"), and players that list ``CHAP`` frames as stored rather than by the table of
+    contents showed them out of time order."""
+    from mutagen.id3 import ID3
+    from mutagen.id3._tags import save_frame  # mutagen's own frame writer (no public name)
+
+    class InOrder(ID3):
+        def _write(self, config):
+            return bytearray().join(save_frame(frame, config=config) for frame in self.values())
+
+    return InOrder
 
 
 def read_tags(path: str | Path) -> Tags:
@@ -209,7 +229,7 @@ def read_tags(path: str | Path) -> Tags:
     year = text("TDRC")  # mutagen reads v2.3's TYER as TDRC
     chaps = {f.element_id: f for f in id3.getall("CHAP")}
     tables = {f.element_id: f for f in id3.getall("CTOC")}
-    tops = [f for f in tables.values() if f.flags & 1] or list(tables.values())
+    tops = [f for f in tables.values() if f.flags & 2] or list(tables.values())  # CTOCFlags.TOP_LEVEL
 
     def chapters_in(table, seen: frozenset) -> list[str]:  # tables may hold tables (never themselves)
         found = []
@@ -228,7 +248,8 @@ def read_tags(path: str | Path) -> Tags:
         title=text("TIT2"), artist=text("TPE1"), album=text("TALB"), genre=text("TCON"),
         description=str(comments[0].text[0]) if comments and comments[0].text else "",
         year=int(year[:4]) if year[:4].isdigit() else None, track=text("TRCK") or None,
-        chapters=tuple(Chapter(_sub_title(chaps[i]), chaps[i].start_time, chaps[i].end_time) for i in order),
+        chapters=tuple(Chapter(_sub_title(chaps[i]), chaps[i].start_time, chaps[i].end_time,
+                               _sub_picture(chaps[i])) for i in order),
         lyrics=tuple(Lyric(t, s) for s, t in synced[0].text) if synced else (),
         cover=Cover(pictures[0].data, pictures[0].mime) if pictures else None,
         voice=text(f"TXXX:{VOICE_TAG}"),
@@ -238,6 +259,11 @@ def read_tags(path: str | Path) -> Tags:
 def _sub_title(frame) -> str:
     title = frame.sub_frames.get("TIT2")
     return str(title.text[0]) if title is not None and title.text else frame.element_id
+
+
+def _sub_picture(frame) -> Cover | None:
+    pictures = frame.sub_frames.getall("APIC")
+    return Cover(pictures[0].data, pictures[0].mime) if pictures else None
 
 
 # --- LRC -----------------------------------------------------------------------------------------
@@ -308,56 +334,12 @@ def _to_png(path: Path) -> bytes:
     return proc.stdout
 
 
-def default_cover(title: str, caption: str = "") -> Cover:
-    """A square PNG showing ``title`` (wrapped, centred) and a small ``caption`` below it, on a calm
-    gradient with a soft ring: clean at phone sizes, and the same bytes for the same words."""
-    from PIL import Image, ImageDraw, ImageFont
+def default_cover(title: str, caption: str = "", *, practice: str | tuple[int, int, int] | None = None,
+                  zone: str | None = None) -> Cover:
+    """A square PNG (``pictures.COVER_SIZE``, 1400 pixels) drawn for a routine without an image: the
+    practice's colour and the drawing of its main ``zone``, ``title`` large and ``caption`` small.
 
-    size = COVER_SIZE
-    (r0, g0, b0), (r1, g1, b1) = COVER_COLOURS
-    column = Image.linear_gradient("L").resize((1, size))
-    image = Image.merge("RGB", [column.point(lambda v, a=a, b=b: a + (b - a) * v // 255) for a, b in
-                                ((r0, r1), (g0, g1), (b0, b1))]).resize((size, size))
-    draw = ImageDraw.Draw(image)
-    centre, ring = size / 2, size * 0.38
-    draw.ellipse((centre - ring, centre - ring, centre + ring, centre + ring),
-                 outline=(214, 232, 226), width=max(2, size // 250))
-    box = int(ring * 1.36)  # the title stays inside the square inscribed in the ring
-    lines, font, step = _fit_title(draw, title, ImageFont, box)
-    top = centre - step * len(lines) / 2
-    for i, line in enumerate(lines):
-        draw.text((centre, top + i * step + step / 2), line, font=font, fill=(255, 255, 255), anchor="mm")
-    if caption:
-        small = ImageFont.load_default(size=size // 28)
-        draw.text((centre, size * 0.92), caption, font=small, fill=(230, 240, 236), anchor="mm")
-    out = io.BytesIO()
-    image.save(out, format="PNG", compress_level=6)  # optimize=True: 3x the time for 6 % fewer bytes
-    return Cover(out.getvalue(), "image/png")
-
-
-def _fit_title(draw, title: str, font_module, box: int):
-    """The title wrapped in the largest font size whose lines fit a ``box`` pixels square: the
-    lines, the font and the line pitch."""
-    words = title.split() or [" "]
-    for points in range(COVER_SIZE // 9, COVER_SIZE // 50, -4):
-        font = font_module.load_default(size=points)
-        ascent, descent = font.getmetrics()
-        step = int((ascent + descent) * 1.1)
-        lines = _wrap(words, lambda s: draw.textlength(s, font=font), box)
-        if lines is not None and len(lines) * step <= box:
-            return lines, font, step
-    return [" ".join(words)], font, step
-
-
-def _wrap(words: list[str], width, max_width: int) -> list[str] | None:
-    """Greedy word wrap; ``None`` when a single word is wider than ``max_width``."""
-    lines: list[str] = []
-    for word in words:
-        if width(word) > max_width:
-            return None
-        if lines and width(f"{lines[-1]} {word}") <= max_width:
-            lines[-1] = f"{lines[-1]} {word}"
-        else:
-            lines.append(word)
-    return lines
-
+    ``practice`` is a name in ``pictures.PRACTICES`` or an RGB colour; by default, the practice the
+    title names (``pictures.practice_of``: "morning", "evening", "lymph", "glow", "tension", ...),
+    else a deep teal. The same arguments give the same bytes (``pictures.routine_cover``)."""
+    return Cover(routine_cover(title, practice or practice_of(title), zone, caption or None), "image/png")

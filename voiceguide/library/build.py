@@ -5,6 +5,15 @@ library's shared scripts (defaults and snippets), the sound and background files
 engine, voice and their versions, the render settings, or voiceguide itself. What each output was
 made from is kept in a manifest in the output folder. Each routine renders in its own task; one
 that fails is reported and the others go on.
+
+The feed, playlist and page link each routine's files under a versioned name,
+``v/<audio version>/<name>.mp3`` (and its ``.lrc``, captions, chapters and cover beside it): hard
+links to the files in the folder (copies where the file system has none), so no extra space. The
+version is the start of the hash of the MP3's audio, not its tags (``probe.audio_digest``), so an
+episode's enclosure URL and guid change when what is heard changes, and only then: a retitled step
+or a new cover updates the episode in place, while podcast apps fetch an edited routine again
+instead of keeping the copy they have. Its ``pubDate`` is when its audio last changed. Once a new
+index is in place, the versioned files the old index linked and the new one does not are removed.
 """
 
 from __future__ import annotations
@@ -15,6 +24,9 @@ import hashlib
 import json
 import multiprocessing
 import os
+import posixpath
+import secrets
+import shutil
 import signal
 import sys
 import time
@@ -29,6 +41,7 @@ from voiceguide.core import processes
 from voiceguide.core.audio import samples_to_ms
 from voiceguide.core.errors import ScriptError, UsageError, VoiceguideError
 from voiceguide.core.files import (
+    OLD_PART_AGE,
     atomic_write_bytes,
     atomic_write_text,
     os_error_message,
@@ -49,8 +62,14 @@ LOCK = ".voiceguide-build.lock"
 PLAYLIST = "library.m3u8"
 FEED = "feed.xml"
 PAGE = "index.html"
-#: Files a routine's render leaves in the output folder, by suffix after its id.
-OUTPUT_SUFFIXES = (".mp3", ".lrc", ".vtt", ".srt", ".chapters.json", ".cover.png", ".cover.jpg")
+#: Files a routine's render leaves in the output folder that the index links, by suffix after its id.
+LINKED_SUFFIXES = (".mp3", ".lrc", ".vtt", ".srt", ".chapters.json", ".cover.png", ".cover.jpg")
+#: Every file a routine's render leaves in the output folder (the audiobook only with ``m4b``).
+OUTPUT_SUFFIXES = (*LINKED_SUFFIXES, ".m4b")
+VERSIONS = "v"
+"""The folder of versioned names: ``v/<version>/<name><suffix>`` (see the module's docstring)."""
+VERSION_LENGTH = 12
+"""Hex digits of the audio hash in a version."""
 
 
 @dataclass(frozen=True)
@@ -65,6 +84,8 @@ class BuildSettings:
     """The library's title (feed, page); default: the routines' album."""
     base_url: str = ""
     """Where the output folder is served from, for the feed's links; empty: relative links."""
+    m4b: bool = False
+    """Also write each routine's ``NAME.m4b`` audiobook (AAC, chapters, cover)."""
 
 
 @dataclass(frozen=True)
@@ -116,12 +137,13 @@ def build(names: Iterable[str] = (), settings: BuildSettings = BuildSettings(), 
     manifest, hashes = index["routines"], Hashes(index.get("hashes", {}))
     outcomes: dict[str, Outcome] = {}
     built: dict[str, dict] = {}
-    todo: list[tuple[str, Path, str]] = []
+    todo: list[tuple[str, Path, str, str]] = []
+    tracks = track_numbers(paths, settings.scripts_dir)
     for path in paths:
         rid = path.stem
         try:
             routine = lib.load(path)
-            fingerprint = input_fingerprint(routine, path, settings, hashes)
+            fingerprint = input_fingerprint(routine, path, settings, hashes, track=tracks[rid])
         except VoiceguideError as exc:
             outcomes[rid] = Outcome(rid, "failed", message=_message(exc))
             notify("done", rid, outcomes[rid])
@@ -131,7 +153,7 @@ def build(names: Iterable[str] = (), settings: BuildSettings = BuildSettings(), 
             outcomes[rid] = Outcome(rid, "unchanged", duration_ms=known["entry"]["duration_ms"])
             notify("done", rid, outcomes[rid])
         else:
-            todo.append((rid, path, fingerprint))
+            todo.append((rid, path, fingerprint, tracks[rid]))
             notify("queued", rid, None)
 
     rendering = _render_all(todo, settings, jobs, executor, notify)
@@ -161,10 +183,13 @@ def _update_index(out_dir: Path, paths: list[Path], built: dict[str, dict], hash
     with library_lock(out_dir):  # another build may have written the index since: merge into it
         index = _read_index(out_dir)
         manifest = index["routines"]
+        linked_before = _versioned(manifest)
         for rid, result in built.items():
+            old = manifest.get(rid, {})
+            same_audio = old.get("version") == result["version"] and old.get("published")
             manifest[rid] = {"fingerprint": result["fingerprint"], "entry": result["entry"],
-                             "size": result["size"], "outputs": result["outputs"],
-                             "first_built": manifest.get(rid, {}).get("first_built") or int(time.time())}
+                             "size": result["size"], "outputs": result["outputs"], "version": result["version"],
+                             "published": old["published"] if same_audio else int(time.time())}
         if full:  # what no longer has a script goes
             current = {p.stem for p in paths}
             for rid in [r for r in manifest if r not in current]:
@@ -173,6 +198,7 @@ def _update_index(out_dir: Path, paths: list[Path], built: dict[str, dict], hash
                 del manifest[rid]
         known = {**index.get("hashes", {}), **hashes.known}
         _write_index(out_dir, manifest, {path: v for path, v in known.items() if os.path.exists(path)}, settings)
+        remove_old_versions(out_dir, linked_before - _versioned(manifest), keep=_versioned(manifest))
 
 
 def refuse_collisions(paths: list[Path], scripts_dir: Path) -> None:
@@ -198,9 +224,19 @@ def _routine_paths(names: Iterable[str], scripts_dir: Path) -> list[Path]:
     return paths
 
 
-def input_fingerprint(routine: Routine, path: Path, settings: BuildSettings, hashes: Hashes | None = None) -> str:
-    """A hash of everything that shapes ``routine``'s MP3 (see the module's docstring). Files it
-    uses (sounds, background, image, voice model) count by content (``hashes`` remembers theirs)."""
+def track_numbers(paths: list[Path], scripts_dir: Path) -> dict[str, str]:
+    """Each routine's track number (``"3"``), from the library's order: the order the playlist,
+    feed and page list routines in (by id), among every routine of the scripts folder and those
+    named, so a build of one routine numbers it as a full build would."""
+    ids = sorted({p.stem for p in lib.routine_files(scripts_dir)} | {p.stem for p in paths})
+    return {rid: str(n) for n, rid in enumerate(ids, 1)}
+
+
+def input_fingerprint(routine: Routine, path: Path, settings: BuildSettings, hashes: Hashes | None = None,
+                      track: str | None = None) -> str:
+    """A hash of everything that shapes ``routine``'s MP3 (see the module's docstring), ``track``
+    (its number in the library) and whether an audiobook is made too. Files it uses (sounds,
+    background, image, voice model) count by content (``hashes`` remembers theirs)."""
     hashes = hashes if hashes is not None else Hashes()
     digest = hashlib.sha256()
 
@@ -229,7 +265,9 @@ def input_fingerprint(routine: Routine, path: Path, settings: BuildSettings, has
         model = model or next((v.path for v in engine.voices() if v.id == voice_id), None)
     if model is not None:
         add(model.name, hashes.digest(model))
-    add(settings.mp3)
+    add(settings.mp3, track)
+    if settings.m4b:
+        add("m4b")
     return digest.hexdigest()
 
 
@@ -281,9 +319,9 @@ def _render_all(todo, settings: BuildSettings, jobs: int | None, executor: Execu
     if not todo:
         return
     jobs = jobs or os.cpu_count() or 1
-    args = [(str(path), fingerprint, settings) for _, path, fingerprint in todo]
+    args = [(str(path), fingerprint, settings, track) for _, path, fingerprint, track in todo]
     if executor is None and (jobs == 1 or len(todo) == 1):
-        for (rid, _, _), arg in zip(todo, args):
+        for (rid, *_), arg in zip(todo, args):
             notify("started", rid, None)
             yield rid, render_one(*arg)
         return
@@ -298,7 +336,7 @@ def _render_all(todo, settings: BuildSettings, jobs: int | None, executor: Execu
     try:
         futures = {}
         with processes.interrupts_blocked():  # the workers start immune to Ctrl-C (see processes)
-            for (rid, _, _), arg in zip(todo, args):
+            for (rid, *_), arg in zip(todo, args):
                 futures[executor.submit(task, *arg)] = rid
                 notify("started", rid, None)
         for future in as_completed(futures):
@@ -355,39 +393,115 @@ _writing: set[Path] = set()
 """The folders this worker writes into, whose temporary files it removes if stopped abruptly."""
 
 
-def _render_task(path: str, fingerprint: str, settings: BuildSettings) -> dict:
+def _render_task(path: str, fingerprint: str, settings: BuildSettings, track: str | None = None) -> dict:
     """``render_one`` in a pool worker. Stopped (``_stop_worker``), the render unwinds and the
     worker ends here: the pool would otherwise report the stop as the task's result and go on to
     the next routine."""
     _writing.add(Path(settings.out_dir))
     try:
-        return render_one(path, fingerprint, settings)
+        return render_one(path, fingerprint, settings, track)
     except SystemExit as exc:
         processes.exit_now(exc.code if isinstance(exc.code, int) else 1)
 
 
-def render_one(path: str, fingerprint: str, settings: BuildSettings) -> dict:
-    """Render one routine (in a worker process); never raises for a problem with the routine."""
+def render_one(path: str, fingerprint: str, settings: BuildSettings, track: str | None = None) -> dict:
+    """Render one routine (in a worker process) and give its files their versioned names; never
+    raises for a problem with the routine."""
+    from voiceguide.export.probe import audio_digest
+
     started = time.monotonic()
     rid = Path(path).stem
+    out_dir = Path(settings.out_dir)
     try:
         routine = lib.load(path)
-        rendered = lib.render(routine, settings.out_dir, cache=NarrationCache(settings.cache_dir), mp3=settings.mp3)
-        entry = page_entry(rendered.routine, rendered.plan, rendered.path.name)
-        entry["image"] = _write_cover(rendered.path, Path(settings.out_dir), safe_name(rid))
-        out_dir = Path(settings.out_dir)
-        atomic_write_text(out_dir / f"{safe_name(rid)}.chapters.json",
+        rendered = lib.render(routine, out_dir, cache=NarrationCache(settings.cache_dir), mp3=settings.mp3,
+                              track=track, m4b=settings.m4b)
+        name = safe_name(rid)
+        if not settings.m4b:  # one from a build that asked for it would be out of date now
+            (out_dir / f"{name}.m4b").unlink(missing_ok=True)
+        version = audio_digest(rendered.path)[:VERSION_LENGTH]
+        folder = f"{VERSIONS}/{version}"
+        entry = page_entry(rendered.routine, rendered.plan, f"{folder}/{rendered.path.name}")
+        cover = _write_cover(rendered.path, out_dir, name)
+        entry["image"] = f"{folder}/{cover}" if cover else None
+        entry["version"] = version
+        atomic_write_text(out_dir / f"{name}.chapters.json",
                           json.dumps(feed.json_chapters(entry), indent=2, ensure_ascii=False) + "\n")
+        written = [out_dir / f"{name}{suffix}" for suffix in OUTPUT_SUFFIXES if (out_dir / f"{name}{suffix}").is_file()]
+        linked = link_version(out_dir, folder, [f for f in written if f.name.removeprefix(name) in LINKED_SUFFIXES])
     except VoiceguideError as exc:
         return {"outcome": Outcome(rid, "failed", time.monotonic() - started, message=_message(exc))}
     except OSError as exc:  # an unwritable or full output folder: this routine fails, with the file named
         return {"outcome": Outcome(rid, "failed", time.monotonic() - started, message=os_error_message(exc))}
-    written = [out_dir / f"{safe_name(rid)}{suffix}" for suffix in OUTPUT_SUFFIXES]
-    hashes = Hashes()
-    outputs = {file.name: hashes.digest(file) for file in written if file.is_file()}
+    hashes = Hashes()  # after linking, which changes each file's change time
+    outputs = {file.relative_to(out_dir).as_posix(): hashes.digest(file) for file in [*written, *linked]}
     return {"outcome": Outcome(rid, "built", time.monotonic() - started, entry["duration_ms"]),
             "entry": entry, "fingerprint": fingerprint, "size": rendered.path.stat().st_size,
-            "outputs": outputs, "hashes": hashes.known}
+            "outputs": outputs, "version": version, "hashes": hashes.known}
+
+
+def link_version(out_dir: Path, folder: str, files: list[Path]) -> list[Path]:
+    """``files`` (in ``out_dir``) under their versioned names in ``out_dir/folder``: each a hard
+    link (a copy where the file system has none), put in place by a rename. The versions folder
+    holds a ``.nomedia`` file, so that Android's media scanner does not list a session twice when
+    the library is copied to a phone."""
+    target_dir = out_dir / folder
+    for attempt in range(3):  # a build cleaning up may remove the (empty) folder just made
+        try:
+            target_dir.mkdir(parents=True, exist_ok=True)
+            (out_dir / VERSIONS / ".nomedia").touch()
+            return [_link(file, target_dir / file.name) for file in files]
+        except FileNotFoundError:
+            if attempt == 2:
+                raise
+    return []
+
+
+def _link(file: Path, target: Path) -> Path:
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.{secrets.token_hex(4)}.part")
+    _writing.add(target.parent)
+    try:
+        try:
+            os.link(file, tmp)
+        except OSError:  # FAT, exFAT, some network shares: no hard links
+            shutil.copyfile(file, tmp)
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
+        _writing.discard(target.parent)
+    return target
+
+
+def _versioned(manifest: dict) -> set[str]:
+    """The versioned names (``v/...``) the routines in ``manifest`` link."""
+    return {name for known in manifest.values() for name in known.get("outputs", ())
+            if name.startswith(VERSIONS + "/")}
+
+
+def remove_old_versions(out_dir: Path, old: set[str], keep: set[str]) -> None:
+    """Remove the versioned files in ``old`` (what the previous index linked and the new one does
+    not) and version folders left empty; also what a build killed before indexing left, once it
+    is a day old (never a concurrent build's new files, which no index links yet). Never a file of
+    ``keep``, which the current index links. Call it with the library lock held, after the new
+    index is in place."""
+    versions = out_dir / VERSIONS
+    if not versions.is_dir():
+        return
+    doomed = set(old)
+    now = time.time()
+    for folder in versions.iterdir():
+        if not folder.is_dir() or folder.name.startswith("."):
+            continue
+        remove_stale_parts(folder)
+        for file in folder.iterdir():
+            name = f"{VERSIONS}/{folder.name}/{file.name}"
+            with contextlib.suppress(OSError):
+                if name not in keep and not file.name.startswith(".") and now - file.stat().st_mtime > OLD_PART_AGE:
+                    doomed.add(name)
+    for name in doomed - keep:
+        (out_dir / name).unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            (out_dir / posixpath.dirname(name)).rmdir()  # only when empty
 
 
 def _write_cover(mp3: Path, out_dir: Path, name: str) -> str | None:
@@ -420,7 +534,7 @@ def page_entry(routine: Routine, plan: Plan, file: str) -> dict:
     return {"id": routine.id, "title": routine.title, "description": routine.description,
             "author": routine.author, "album": routine.album, "duration_ms": _ms(plan.length),
             "file": file, "chapters": chapters, "lines": lines,
-            "captions": [str(Path(file).with_suffix(suffix)) for suffix in feed.TRANSCRIPT_TYPES]}
+            "captions": [posixpath.splitext(file)[0] + suffix for suffix in feed.TRANSCRIPT_TYPES]}
 
 
 def _ms(samples: int) -> float:
@@ -485,7 +599,8 @@ def _write_index(out_dir: Path, manifest: dict, hashes: dict, settings: BuildSet
 
 
 def _rss(title: str, manifest: dict, base_url: str) -> str:
-    items = [feed.Item.of(manifest[r]["entry"], manifest[r]["size"], manifest[r]["first_built"])
+    items = [feed.Item.of(manifest[r]["entry"], manifest[r]["size"],
+                          manifest[r].get("published", manifest[r].get("first_built", 0)))  # or an older build's
              for r in sorted(manifest)]
     return feed.rss(title, items, base_url)
 

@@ -44,16 +44,24 @@ class Item:
     size: int
     duration_ms: float
     published: int
-    """Seconds since the epoch: when the routine was first built (stable across rebuilds)."""
+    """Seconds since the epoch: when its audio last changed (kept by rebuilds that do not change it)."""
     image: str | None = None
     """The cover art's file, beside the MP3."""
     transcripts: tuple[str, ...] = ()
     """Its caption files (``.vtt``, ``.srt``), beside the MP3."""
+    version: str = ""
+    """Its audio's version (``build.VERSIONS``): part of the guid, so a new audio is a new episode."""
 
     @classmethod
     def of(cls, entry: dict, size: int, published: int) -> Item:
         return cls(entry["id"], entry["title"], entry["description"], entry.get("author", ""), entry["file"],
-                   size, entry["duration_ms"], published, entry.get("image"), tuple(entry.get("captions", ())))
+                   size, entry["duration_ms"], published, entry.get("image"), tuple(entry.get("captions", ())),
+                   entry.get("version", ""))
+
+    @property
+    def guid(self) -> str:
+        """``voiceguide:<id>:<version>``: podcast apps key episodes on it and fetch a new one's audio."""
+        return ":".join(filter(None, ("voiceguide", self.id, self.version)))
 
 
 def rss(title: str, items: list[Item], base_url: str = "") -> str:
@@ -89,7 +97,7 @@ def rss(title: str, items: list[Item], base_url: str = "") -> str:
         _text(node, "title", item.title)
         _text(node, "description", item.description)
         _text(node, f"{{{ITUNES}}}summary", item.description)
-        _text(node, "guid", f"voiceguide:{item.id}").set("isPermaLink", "false")
+        _text(node, "guid", item.guid).set("isPermaLink", "false")
         _text(node, "pubDate", email.utils.formatdate(item.published, usegmt=True))
         ET.SubElement(node, "enclosure", {"url": base + quote(item.file), "length": str(item.size),
                                           "type": "audio/mpeg"})
