@@ -45,9 +45,10 @@ why. They are the script stage's, which is being split on another branch: the ch
 so)."""
 
 MAX_LINES = 600
-OVER_MAX_LINES = {"voiceguide/script/load.py", "voiceguide/script/kinds.py", "voiceguide/script/format.py"}
-"""Modules over ``MAX_LINES`` today, being split on another branch; each goes from here when it is
-under (the test says so)."""
+OVER_MAX_LINES = {"voiceguide/library/build.py"}
+"""Modules over ``MAX_LINES`` today; each goes from here when it is under (the test says so).
+script/load.py, kinds.py and format.py were split (issue 18, part 8); library/build.py passed 600
+with versioned names (issue 13) and is its owner's to split."""
 
 
 def module_name(path: Path) -> str:

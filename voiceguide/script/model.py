@@ -17,6 +17,8 @@ from voiceguide.script.text import phrases
 
 #: Text-to-speech engines a routine may name (``engines.py`` registers one class for each).
 ENGINE_NAMES = ("auto", "pyttsx3", "piper", "fake")
+#: The kinds of file voiceguide reads, each with a JSON Schema (``load.SCHEMAS``).
+SCHEMA_KINDS = ("routine", "defaults", "snippet")
 #: Sound names the program can make itself (see ``sounds.py``); anything else is a file path.
 BUILTIN_SOUNDS = ("tick", "wood", "chime", "bell", "rise", "fall", "none")
 #: Backgrounds the program can make itself; anything else is a file path.
