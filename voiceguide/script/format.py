@@ -163,7 +163,7 @@ class LoopFits(Rule):
         if bed is None or bed in BUILTIN_BEDS or (start is None and end is None):
             return
         from voiceguide.core.audio import seconds_to_samples
-        from voiceguide.sound.sounds import check_file
+        from voiceguide.script.media import check_file
 
         facts = check_file(bed, MAX_BED_SECONDS)
         for name, value in (("loop_start", start), ("loop_end", end)):
@@ -177,7 +177,7 @@ class LoopFits(Rule):
 
 
 def _image_problem(path: Path) -> str:
-    from voiceguide.export.tags import image_problem
+    from voiceguide.script.media import image_problem
 
     return image_problem(path)
 

@@ -251,9 +251,7 @@ class SoundRef(Kind):
             real = ctx.inside(node, path, name)
             if real is INVALID:
                 return real
-            from voiceguide.sound.sounds import (
-                check_file,  # decoding the routine's own files is part of reading it
-            )
+            from voiceguide.script.media import check_file  # decoding the routine's own files is part of reading it
 
             problem = check_file(real, self.max_seconds).problem
             return ctx.reject(node, path, f"{file}: {problem}") if problem else str(real)

@@ -67,6 +67,10 @@ PACES = {"lymphatic": (2.0, 4.0), "circulation": (0.6, 1.5), "tension": (1.5, 5.
 VARIANTS = ("cues",)
 
 
+LONG_HOLD = 10.0
+"""Seconds a step without strokes or breaths (a hold, a rest) may stay quiet after its words (or
+from its start, without words) before quiet pulses mark time passing through it."""
+
 @dataclass(frozen=True)
 class Voice:
     """How narration is spoken."""
@@ -143,7 +147,7 @@ class Timing:
     min_stroke: float = 0.4
     """The least time one stroke may have, in seconds."""
     pulse: float = 4.0
-    """Seconds between the quiet pulses that mark time passing through a long hold (``plan.LONG_HOLD``)."""
+    """Seconds between the quiet pulses that mark time passing through a long hold (``LONG_HOLD``)."""
     overflow: Overflow = field(default_factory=Overflow)
     """What steps do when their narration does not fit (each step may say otherwise)."""
     pace: str | None = None
