@@ -23,7 +23,8 @@ ALLOWED: dict[str, set[str]] = {
     **{stage: set(STAGES[:i]) for i, stage in enumerate(STAGES)},
     "render": set(STAGES),
     "library": {*STAGES, "render"},
-    "cli": {*STAGES, "render", "library"},
+    "terminal": set(STAGES),
+    "cli": {*STAGES, "render", "library", "terminal"},
     "bench": {*STAGES, "render", "library"},
     "__main__": {"cli"},
 }

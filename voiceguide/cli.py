@@ -21,6 +21,7 @@ from pathlib import Path
 
 import click
 
+from voiceguide import terminal
 from voiceguide.core import processes
 from voiceguide.core.errors import ScriptError, VoiceguideError
 from voiceguide.core.files import OUTPUT_DIR, SCRIPTS_DIR
@@ -146,12 +147,13 @@ def render(routine, out_dir, engine, voice, rate, volume, bitrate, mono, loudnes
     loaded, _ = _variant(loaded, length, cues_only, NarrationCache(cache_dir))
     targets = {k: v for k, v in (("loudness", loudness), ("true_peak", true_peak)) if v is not None}
     mastering = dataclasses.replace(lib.routine_mastering(loaded), **targets)
-    with _Progress(loaded.id) as progress:
+    with terminal.Progress(loaded.id) as progress:
         result = lib.render(loaded, out_dir, cache=NarrationCache(cache_dir),
                             mp3=Mp3Settings(bitrate=bitrate, channels=1 if mono else 2), mastering=mastering,
                             cover=cover, year=year, progress=progress, m4b=m4b)
     voice = " ".join(filter(None, (result.plan.engine, result.plan.voice)))
-    click.echo(f"{loaded.id}: {_clock(result.plan.length)}, {len(result.plan.steps)} steps, voice {voice}", err=True)
+    click.echo(f"{loaded.id}: {terminal.clock(result.plan.length)}, {len(result.plan.steps)} steps, voice {voice}",
+               err=True)
     click.echo(str(result.path))
     if result.audiobook is not None:
         click.echo(str(result.audiobook))
@@ -182,62 +184,21 @@ def plan(routine, as_json, engine, voice, rate, volume, length, cues_only, scrip
 
     loaded = lib.load(routine, scripts_dir, engine=engine, voice=voice, rate=rate, volume=volume, note=_note)
     loaded, _ = _variant(loaded, length, cues_only, NarrationCache(cache_dir))
-    with _Progress(loaded.id) as progress:
+    with terminal.Progress(loaded.id) as progress:
         timeline, _ = lib.plan_routine(loaded, NarrationCache(cache_dir), progress)
     if as_json:
         click.echo(json.dumps(timeline.to_json(), indent=2, ensure_ascii=False))
         return
-    click.echo(f"{timeline.title} ({loaded.id}): {_clock(timeline.length)}, {len(timeline.steps)} steps, "
+    click.echo(f"{timeline.title} ({loaded.id}): {terminal.clock(timeline.length)}, {len(timeline.steps)} steps, "
                f"voice {loaded.voice.engine}" + (f"/{loaded.voice.voice}" if loaded.voice.voice else ""))
     for step in timeline.steps:
-        click.echo(f"\n{_clock(step.start)}-{_clock(step.end)}  {step.title}")
+        click.echo(f"\n{terminal.clock(step.start)}-{terminal.clock(step.end)}  {step.title}")
         if step.fit is not None and step.fit.extended:
             click.echo(f"  extended by {step.fit.extended / RATE:.1f} s to fit its narration")
         if step.fit is not None and step.fit.speed > 1:
             click.echo(f"  narration spoken {step.fit.speed:.2f}x as fast to fit")
-        for line in _event_lines(step.events):
+        for line in terminal.event_lines(step.events):
             click.echo(f"  {line}")
-
-
-def _event_lines(events):
-    """Events as table rows, with runs of strokes or breaths (and the counts or breath words
-    spoken with them) folded into one line."""
-    from voiceguide.core.audio import RATE
-    from voiceguide.plan.timeline import CUES
-
-    i = 0
-    while i < len(events):
-        e = events[i]
-        if e.kind in ("tick", "countdown") or e.kind in ("inhale", "hold", "exhale"):
-            strokes = e.kind in ("tick", "countdown")
-            kinds, cue = (("tick", "countdown"), "countdown") if strokes else (("inhale", "hold", "exhale"), "breath")
-            j = i
-            while j < len(events) and (events[j].kind in kinds or events[j].cue == cue):
-                j += 1
-            run = events[i:j]
-            spoken = sum(1 for x in run if x.cue == cue)
-            if strokes:
-                paced = [x for x in run if x.kind in kinds]
-                every = (paced[-1].end - e.start) / len(paced) / RATE
-                counted = sum(1 for x in run if x.kind == "countdown") + spoken
-                if not any(x.kind == "tick" for x in run):
-                    line = f"countdown: {counted} counts, one every {every:.2f} s"
-                else:
-                    line = f"{len(paced)} strokes, one every {every:.2f} s" + (
-                        f", the last {counted} counted" if counted else "")
-            else:
-                line = f"{sum(1 for x in run if x.kind == 'inhale')} breath cycles" + (
-                    ", with breath words" if spoken else "")
-            yield f"{_clock(e.start)}  {line}"
-            i = j
-        elif e.kind == "speech":
-            text = e.text if len(e.text) <= 70 else e.text[:67] + "..."
-            cue = f"({CUES[e.cue]}) " if e.cue else ""
-            yield f"{_clock(e.start)}  speech {(e.end - e.start) / RATE:5.1f} s  {cue}{text}"
-            i += 1
-        else:
-            yield f"{_clock(e.start)}  {e.kind}"
-            i += 1
 
 
 _noted: set[str] = set()
@@ -248,17 +209,6 @@ def _note(message: str) -> None:
     if message not in _noted:
         _noted.add(message)
         click.echo(f"Note: {message}", err=True)
-
-
-def _clock(samples: int) -> str:
-    from voiceguide.core.audio import samples_to_ms
-
-    return _minutes(samples_to_ms(samples))
-
-
-def _minutes(ms: float) -> str:
-    """``mm:ss.s``."""
-    return f"{int(ms // 60000):02d}:{ms % 60000 / 1000:04.1f}"
 
 
 @main.command()
@@ -294,7 +244,7 @@ def check(routines, show_report, as_json, engine, voice, rate, volume, length, c
                 for wanted in loaded.lengths:
                     _variant(loaded, wanted, False, cache)
             loaded, fitted = _variant(loaded, length, cues_only, cache)
-            with _Progress(loaded.id) as progress:
+            with terminal.Progress(loaded.id) as progress:
                 timeline, _ = lib.plan_routine(loaded, cache, progress)
         except VoiceguideError as exc:
             code = max(code, exc.exit_code)  # 2 for an invalid routine, 1 for an engine that failed
@@ -379,7 +329,7 @@ def list_routines(scripts_dir, cache_dir):
             continue
         estimated |= not exact
         click.echo(f"{path.stem:<24} {routine.title:<44} {len(routine.steps):>3} steps  "
-                   f"{'~' * (not exact) + _clock(timeline.length):>8}")
+                   f"{'~' * (not exact) + terminal.clock(timeline.length):>8}")
     if estimated:
         click.echo("~ estimated: narration not spoken yet is counted from its words "
                    "(voiceguide check speaks it and gives the exact length)")
@@ -431,65 +381,17 @@ def build(routines, out_dir, jobs, title, base_url, bitrate, mono, scheduler, m4
     settings = library.BuildSettings(scripts_dir=scripts_dir, out_dir=out_dir, cache_dir=cache_dir, title=title,
                                      base_url=base_url, mp3=Mp3Settings(bitrate=bitrate, channels=1 if mono else 2),
                                      m4b=m4b)
-    display = _BuildDisplay()
+    display = terminal.BuildDisplay()
     executor = library.cluster_executor(scheduler) if scheduler else None
     report = library.build(routines, settings, jobs=jobs, executor=executor, on_event=display)
     display.close()
-    click.echo(_summary(report))
+    click.echo(terminal.summary(report))
     for outcome in report.failed:
         click.echo(f"\nFailed: {outcome.id}\n{outcome.message}", err=True)
     if report.error:
         click.echo(f"\nError: {report.error}", err=True)
     if report.failed or report.error:
         sys.exit(1)
-
-
-def _summary(report) -> str:
-    rows = [f"{'routine':<24} {'status':<10} {'length':>8} {'time':>7}"]
-    for o in report.outcomes:
-        length = _minutes(o.duration_ms) if o.duration_ms else ""
-        took = f"{o.seconds:.1f} s" if o.status == "built" else ""
-        rows.append(f"{o.id:<24} {o.status:<10} {length:>8} {took:>7}")
-    counts = {s: sum(o.status == s for o in report.outcomes) for s in ("built", "unchanged", "failed")}
-    rows.append(f"{counts['built']} built, {counts['unchanged']} unchanged, {counts['failed']} failed "
-                f"in {report.seconds:.1f} s")
-    return "\n".join(rows)
-
-
-class _BuildDisplay:
-    """Build progress: one live line on a terminal (done/total and what is rendering now), plain log
-    lines otherwise."""
-
-    def __init__(self):
-        self.live = sys.stderr.isatty()
-        self.total = self.done = 0
-        self.running: list[str] = []
-
-    def __call__(self, kind: str, rid: str, outcome) -> None:
-        if kind == "queued":
-            self.total += 1
-        elif kind == "started":
-            self.running.append(rid)
-        elif kind == "done" and outcome is not None:
-            if rid in self.running:
-                self.running.remove(rid)
-            if outcome.status != "unchanged":
-                self.done += 1
-                self._log(f"{outcome.status} {rid}" + (f" in {outcome.seconds:.1f} s" if outcome.seconds else ""))
-        if self.live:
-            now = ", ".join(self.running[:3]) + (" ..." if len(self.running) > 3 else "")
-            click.echo(f"\r[{self.done}/{self.total}] rendering: {now}\033[K" if self.running else "\r\033[K",
-                       err=True, nl=False)
-
-    def _log(self, line: str) -> None:
-        if self.live:
-            click.echo(f"\r\033[K{line}", err=True)
-        else:
-            click.echo(line, err=True)
-
-    def close(self) -> None:
-        if self.live:
-            click.echo("\r\033[K", err=True, nl=False)
 
 
 @main.group()
@@ -595,25 +497,6 @@ def inspect(file, as_json, cache_dir):
         elif not isinstance(value, (list, dict)):
             text = str(value) if value not in (None, "") else "-"
             click.echo(textwrap.fill(f"{key:<{width}}  {text}", width=100, subsequent_indent=" " * (width + 2)))
-
-
-class _Progress:
-    """A one-line progress display on a terminal (stderr); nothing when stderr is not a terminal."""
-
-    def __init__(self, name: str):
-        self.name = name
-        self.live = sys.stderr.isatty()
-
-    def __call__(self, phase: str, done: int, total: int) -> None:
-        if self.live and total:
-            click.echo(f"\r{self.name}: {phase} {100 * done // total:3d}%\033[K", err=True, nl=False)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        if self.live:
-            click.echo("\r\033[K", err=True, nl=False)
 
 
 if __name__ == "__main__":
