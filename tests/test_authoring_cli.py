@@ -346,6 +346,25 @@ def test_every_starter_routine_renders(tmp_path):
         assert spoken == set(result.routine.texts()), name  # every phrase is placed, nothing else is spoken
         kinds = {e.kind for e in result.plan.events()} - {"speech", "pause", "hold"}
         assert kinds <= set(result.routine.sounds), name  # every other event has its sound
+        pictured(result)
+
+
+def pictured(result) -> None:
+    """Issue 14: eyed3 (not our own reader) finds a picture in every chapter frame (pauses are no
+    chapter of their own), each step with a ``zone`` its own drawing, every other the cover's."""
+    import eyed3
+
+    frames = eyed3.load(result.path).tag.chapters
+    steps = [s for s in result.plan.steps if s.kind != "pause"]
+    assert len(frames) == len(steps)
+    pictures = {}
+    for frame, step in zip(sorted(frames, key=lambda f: f.times[0]), steps):
+        images = [f for f in frame.sub_frames.values() for f in f if f.id == b"APIC"]
+        assert len(images) == 1, (result.routine.id, step.title)
+        assert images[0].image_data[:8] == b"\x89PNG\r\n\x1a\n", (result.routine.id, step.title)
+        pictures.setdefault(step.zone is not None, set()).add(images[0].image_data)
+    assert len(pictures.get(False, ())) <= 1  # the one cover, wherever there is no zone
+    assert pictures[True].isdisjoint(pictures.get(False, ()))
 
 
 @pytest.mark.engine

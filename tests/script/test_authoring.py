@@ -211,7 +211,7 @@ def test_sides_misuse(tmp_path: Path) -> None:
         "r.yaml:7:60: steps[3].switch: expected true, false or text, got a list",
         "r.yaml:8:68: steps[4].switch.pause: must be at least 0 seconds, got -1",
         "r.yaml:9:18: intro.sides: unknown field; expected one of: title, say, duration, strokes, stroke_every, "
-        "breath, countdown, halfway, time_left, closing, overflow, pace, cue",
+        "breath, zone, stroke, image, countdown, halfway, time_left, closing, overflow, pace, cue",
     ]
 
 
@@ -378,7 +378,8 @@ def test_problems_in_snippets_are_reported_at_their_own_lines(tmp_path: Path) ->
         "_snippets/bad.yaml:2:6: say: unknown name '{sid}' in the text; names are: title, routine, side, round, "
         "rounds, strokes, duration, cycles, inhale, exhale, hold, remaining; did you mean '{side}'?",
         "_snippets/bad.yaml:3:11: duration: must be more than 0 seconds, got -3",
-        "_snippets/bad.yaml:4:1: stroke: unknown field; did you mean 'strokes'?",
+        "_snippets/bad.yaml:4:9: stroke: stroke is how the hands move (outward, inward, up, down, circles, tap, "
+        "press, hold); for a count of strokes write strokes: 4",
         "_snippets/broken.yaml:1:10: YAML syntax error: the '[' that opens here is not closed before the file ends; "
         "end it with ']'",
         "_snippets/empty.yaml:1:1: the file is empty; a snippet holds a step or a list of steps",

@@ -314,7 +314,8 @@ def test_unknown_fields(tmp_path: Path) -> None:
         sounds: {tik: wood}
         """) == [
         f"3:1: colour: unknown field; expected one of: {', '.join(TOP_LEVEL)}",
-        "7:5: steps[0].stroke: unknown field; did you mean 'strokes'?",
+        "7:13: steps[0].stroke: stroke is how the hands move (outward, inward, up, down, circles, tap, press, "
+        "hold); for a count of strokes write strokes: 3",
         "8:10: sounds.tik: unknown field; did you mean 'tick'?",
     ]
 
@@ -688,7 +689,8 @@ def test_every_problem_is_reported_at_once_in_line_order(tmp_path: Path) -> None
         """) == [
         "1:1: description: required field is missing",
         "3:15: steps[0].duration: must be more than 0 seconds, got -5",
-        "4:5: steps[0].stroke: unknown field; did you mean 'strokes'?",
+        "4:13: steps[0].stroke: stroke is how the hands move (outward, inward, up, down, circles, tap, press, "
+        "hold); for a count of strokes write strokes: 10",
         "8:14: steps[2].strokes: 1000 strokes do not fit in 120 s after the 1.5 s lead-in "
         "(each needs at least 0.4 s)",
         "10:9: voice.rate: must be between 60 and 400, got 20",

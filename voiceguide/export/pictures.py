@@ -24,30 +24,10 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from voiceguide.core.errors import UsageError
+from voiceguide.script.model import DEFAULT_STROKE, STROKES, ZONES  # noqa: F401 - the format's vocabulary, drawn here
 
-ZONES = ("collarbones", "neck_sides", "neck_front", "under_chin", "jawline", "jaw_muscle", "cheeks",
-         "under_eyes", "brows", "forehead", "temples", "whole_face")
-"""Where the hands go, from the exits up: the hollows above the collarbones, the sides and the
-front of the neck, under the chin, along the jaw, the jaw muscle (masseter), the cheeks, under the
-eyes, the brow line, the forehead, the temples, and the whole face."""
-STROKES = ("outward", "inward", "up", "down", "circles", "tap", "press", "hold")
-"""How the hands move. ``outward`` is away from the face's centre line (toward the ears and the
-temples; on the collarbones, toward the shoulders), ``inward`` toward it; ``up`` and ``down`` as
-the head is held upright; ``circles`` small circles; ``tap`` light fingertip taps; ``press`` a
-press and release; ``hold`` a still, held press."""
 SIDES = ("left", "right")
 """A step for one side; ``None`` is both sides at once."""
-DEFAULT_STROKE = {
-    "collarbones": "inward", "neck_sides": "down", "neck_front": "down", "under_chin": "outward",
-    "jawline": "outward", "jaw_muscle": "circles", "cheeks": "outward", "under_eyes": "outward",
-    "brows": "outward", "forehead": "outward", "temples": "circles", "whole_face": "tap",
-}
-"""Each zone's usual stroke, the way lymph drains there where that is the practice: inward along
-the collarbones toward the base of the neck, down the neck, from the chin back along the jaw
-toward below the ears, out across the cheeks to the front of the ears, under the eyes and over the
-forehead out to the temples."""
-
-
 @dataclass(frozen=True)
 class Practice:
     """A kind of practice as the pictures show it."""
@@ -107,6 +87,7 @@ def accent(practice: str | tuple[int, int, int] | None) -> tuple[int, int, int]:
     return tuple(int(c) for c in practice)  # type: ignore[return-value]
 
 
+@lru_cache(maxsize=64)  # bytes: one drawing per zone, stroke, side and colour in a process
 def step_picture(zone: str, stroke: str, side: str | None = None, size: int = STEP_SIZE, *,
                  practice: str | tuple[int, int, int] | None = None) -> bytes:
     """A step's picture as PNG bytes (a palette PNG, 10 to 15 KB at 600 px): the face with ``zone``

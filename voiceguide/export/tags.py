@@ -91,20 +91,23 @@ def session_tags(routine: Routine, plan: Plan, *, cover: str | Path | None = Non
                  track: str | None = None) -> Tags:
     """The tags of the session ``plan`` makes of ``routine``; ``cover`` is an image file (PNG, JPEG,
     or anything ffmpeg reads), else a cover is drawn with the routine's title."""
+    practice = practice_of(routine.title) or routine.timing.pace
+    art = load_cover(cover) if cover is not None else default_cover(routine.title, routine.album, practice=practice)
     return Tags(
         title=routine.title, artist=routine.author, album=routine.album, genre=routine.genre,
         description=routine.description, year=year, track=track,
-        chapters=chapters(plan), lyrics=lyrics(plan),
-        cover=load_cover(cover) if cover is not None else default_cover(
-            routine.title, routine.album, practice=practice_of(routine.title) or routine.timing.pace),
+        chapters=chapters(plan, practice, thumbnail(art)), lyrics=lyrics(plan), cover=art,
         voice=" ".join(filter(None, (plan.engine, plan.voice))),
     )
 
 
-def chapters(plan: Plan) -> tuple[Chapter, ...]:
+def chapters(plan: Plan, practice: str | None = None, otherwise: Cover | None = None) -> tuple[Chapter, ...]:
     """A chapter per step; a pause belongs to the chapter before it (or, first, to the one after).
 
-    The chapters cover the session without gaps: each ends where the next begins.
+    The chapters cover the session without gaps: each ends where the next begins. A step with a
+    ``zone`` gets its picture (``pictures.step_picture``, on its side, in ``practice``'s colour), one
+    with an ``image`` that image, any other ``otherwise`` (the cover, small: a phone shows a
+    chapter's picture on its lock screen, and the intro's is the routine's own).
     """
     spans: list[list] = []
     lead = None  # where a pause at the very start began
@@ -115,11 +118,45 @@ def chapters(plan: Plan) -> tuple[Chapter, ...]:
             elif lead is None:
                 lead = step.start
             continue
-        spans.append([step.title, step.start if lead is None else lead, step.end])
+        spans.append([step.title, step.start if lead is None else lead, step.end,
+                      step_image(step, practice) or otherwise])
         lead = None
     if lead is not None and spans:
         spans[-1][2] = plan.length
-    return tuple(Chapter(title, _ms(a), _ms(b)) for title, a, b in spans)
+    return tuple(Chapter(title, _ms(a), _ms(b), image) for title, a, b, image in spans)
+
+
+CHAPTER_SIZE = 600
+"""Pixels square of a chapter picture (``pictures.STEP_SIZE``), and of the cover as one."""
+
+
+def thumbnail(cover: Cover, size: int = CHAPTER_SIZE) -> Cover:
+    """``cover`` at ``size`` pixels square at most, as a compact PNG: every chapter without a picture
+    of its own carries it."""
+    import io
+
+    from PIL import Image
+
+    with Image.open(io.BytesIO(cover.data)) as image:
+        image = image.convert("RGB")
+        image.thumbnail((size, size), Image.LANCZOS)
+        out = io.BytesIO()
+        image.quantize(colors=128, method=Image.Quantize.MEDIANCUT).save(out, "PNG")
+    return Cover(out.getvalue(), "image/png")
+
+
+def step_image(step, practice: str | None = None) -> Cover | None:
+    """The picture of a planned step's chapter: its own ``image``, else its ``zone`` drawn (on its
+    side, where the side is ``left`` or ``right``), else none."""
+    if step.image is not None:
+        return load_cover(step.image)
+    if step.zone is None:
+        return None
+    from voiceguide.export.pictures import PRACTICES, SIDES, step_picture
+
+    side = step.side if step.side in SIDES else None
+    return Cover(step_picture(step.zone, step.stroke, side, practice=practice if practice in PRACTICES else None),
+                 "image/png")
 
 
 def lyrics(plan: Plan) -> tuple[Lyric, ...]:

@@ -100,6 +100,11 @@ class PlannedStep:
     side: str | None = None
     round: int | None = None
     fit: Fit | None = None
+    zone: str | None = None
+    """Where the hands go, and how (``Step.zone``, ``Step.stroke``), for the chapter's picture."""
+    stroke: str | None = None
+    image: str | None = None
+    """The author's own picture for the chapter (``Step.image``)."""
 
     def to_json(self) -> dict:
         out = {"title": self.title, "kind": self.kind, "start_ms": samples_to_ms(self.start),
@@ -108,6 +113,9 @@ class PlannedStep:
             out["side"] = self.side
         if self.round is not None:
             out["round"] = self.round
+        if self.zone is not None:
+            out["zone"] = self.zone
+            out["stroke"] = self.stroke
         if self.fit is not None and self.fit.action != "fits":
             out["overflow"] = self.fit.to_json()
         return out

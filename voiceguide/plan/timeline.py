@@ -246,7 +246,7 @@ class _Planner:
         step shares with its other sides (``side_layouts``)."""
         if step.kind == "pause":
             end = t0 + seconds_to_samples(step.duration)
-            return PlannedStep(step.title, step.kind, t0, end, (), step.where, step.side, step.round), []
+            return PlannedStep(step.title, step.kind, t0, end, (), step.where, step.side, step.round), []  # a pause
         title = display_title(step)
         later_side = step.switch is not None
         main = self.main(step)
@@ -303,7 +303,8 @@ class _Planner:
         problems += _overlaps(title, events)
         if step.side is not None or step.round is not None:
             events = [replace(e, side=step.side, round=step.round) for e in events]
-        planned = PlannedStep(title, step.kind, t0, end, tuple(events), step.where, step.side, step.round, fit)
+        planned = PlannedStep(title, step.kind, t0, end, tuple(events), step.where, step.side, step.round, fit,
+                              step.zone, step.stroke, step.image)
         return planned, problems
 
     def overflow(self, step: Step, title: str, main: _Spoken, closing_room: int) -> str:

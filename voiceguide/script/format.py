@@ -48,6 +48,8 @@ from voiceguide.script.model import (
     Routine,
     Sound,
     Step,
+    STROKES,
+    ZONES,
     Timing,
     Voice,
 )
@@ -174,6 +176,17 @@ class LoopFits(Rule):
 
     def schema(self) -> None:
         return None  # it needs the file
+
+
+@dataclass(frozen=True)
+class StrokeKind(Choice):
+    """A step's ``stroke``, how the hands move; a number there was meant for ``strokes``."""
+
+    def load(self, node: yaml.Node, path: str, ctx: Context) -> Any:
+        if is_scalar(node) and node.value.strip().isdigit():
+            return ctx.reject(node, path, f"stroke is how the hands move ({', '.join(self.names)}); "
+                                          f"for a count of strokes write strokes: {node.value.strip()}")
+        return super().load(node, path, ctx)
 
 
 def _image_problem(path: Path) -> str:
@@ -432,6 +445,12 @@ def _step_fields(title: Field, *, sides: bool) -> tuple[Field, ...]:
         Field("stroke_every", Duration(at_least=MIN_STROKE_INTERVAL),
               "Or: one tick every this long, from the end of the words to the end of the step."),
         Field("breath", BREATH, "Breath pacing, instead of strokes."),
+        Field("zone", Choice("zone", ZONES),
+              "Where the hands go; the step's chapter picture shows it: " + ", ".join(ZONES) + "."),
+        Field("stroke", StrokeKind("stroke", STROKES),
+              "How the hands move in the zone: " + ", ".join(STROKES) + ". Default: the zone's usual stroke."),
+        Field("image", FileRef("image", _image_problem),
+              "The step's own chapter picture (PNG or JPEG, relative to the routine), in place of a drawn one."),
     ]
     if sides:
         fields += [

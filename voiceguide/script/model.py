@@ -67,6 +67,28 @@ PACES = {"lymphatic": (2.0, 4.0), "circulation": (0.6, 1.5), "tension": (1.5, 5.
 VARIANTS = ("cues",)
 
 
+#: Where the hands go and how they move: a step's ``zone`` and ``stroke`` (``export.pictures`` draws them).
+ZONES = ("collarbones", "neck_sides", "neck_front", "under_chin", "jawline", "jaw_muscle", "cheeks",
+         "under_eyes", "brows", "forehead", "temples", "whole_face")
+"""Where the hands go, from the exits up: the hollows above the collarbones, the sides and the
+front of the neck, under the chin, along the jaw, the jaw muscle (masseter), the cheeks, under the
+eyes, the brow line, the forehead, the temples, and the whole face."""
+STROKES = ("outward", "inward", "up", "down", "circles", "tap", "press", "hold")
+"""How the hands move. ``outward`` is away from the face's centre line (toward the ears and the
+temples; on the collarbones, toward the shoulders), ``inward`` toward it; ``up`` and ``down`` as
+the head is held upright; ``circles`` small circles; ``tap`` light fingertip taps; ``press`` a
+press and release; ``hold`` a still, held press."""
+
+DEFAULT_STROKE = {
+    "collarbones": "inward", "neck_sides": "down", "neck_front": "down", "under_chin": "outward",
+    "jawline": "outward", "jaw_muscle": "circles", "cheeks": "outward", "under_eyes": "outward",
+    "brows": "outward", "forehead": "outward", "temples": "circles", "whole_face": "tap",
+}
+"""Each zone's usual stroke, the way lymph drains there where that is the practice: inward along
+the collarbones toward the base of the neck, down the neck, from the chin back along the jaw
+toward below the ears, out across the cheeks to the front of the ears, under the eyes and over the
+forehead out to the temples."""
+
 LONG_HOLD = 10.0
 """Seconds a step without strokes or breaths (a hold, a rest) may stay quiet after its words (or
 from its start, without words) before quiet pulses mark time passing through it."""
@@ -266,6 +288,12 @@ class Step:
     """The most strokes (breath cycles, in a breath step) a fit may give it; ``None``: ``plan.fit``'s default."""
     optional: bool = False
     """A fit to a shorter length may leave this step out."""
+    zone: str | None = None
+    """Where the hands go (one of ``ZONES``): the step's chapter picture shows it."""
+    stroke: str | None = None
+    """How the hands move there (one of ``STROKES``; by default the zone's usual ``DEFAULT_STROKE``)."""
+    image: str | None = None
+    """The author's own picture for the step's chapter (an absolute path), in place of a drawn one."""
 
     def texts(self) -> Iterator[str]:
         """Every phrase this step speaks, in order (pauses cut out)."""

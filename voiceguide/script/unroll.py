@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from voiceguide.core.errors import Where
-from voiceguide.script.model import LONG_HOLD
+from voiceguide.script.model import DEFAULT_STROKE, LONG_HOLD
 from voiceguide.script import text as texts
 from voiceguide.script.format import DEFAULT_AGAIN, DEFAULT_SWITCH, DEFAULT_TIME_LEFT
 from voiceguide.script.kinds import Context, Phrase, join_path
@@ -185,6 +185,9 @@ class Unroller:
                 min_strokes=values.get("min_strokes"),
                 max_strokes=values.get("max_strokes"),
                 optional=values.get("optional", False),
+                zone=values.get("zone"),
+                stroke=values.get("stroke", DEFAULT_STROKE.get(values.get("zone"))),
+                image=values.get("image"),
             ))
         return steps
 
