@@ -51,6 +51,7 @@ from voiceguide.core.files import (
 )
 from voiceguide.export.mp3 import Mp3Settings
 from voiceguide.library import feed
+from voiceguide.library.pictures import chapter_pictures, write_pictures
 from voiceguide.plan.timeline import Plan
 from voiceguide.plan.variants import Variant, variants_of
 from voiceguide.script.model import BUILTIN_BEDS, BUILTIN_SOUNDS, Routine
@@ -65,8 +66,10 @@ FEED = "feed.xml"
 PAGE = "index.html"
 #: Files a routine's render leaves in the output folder that the index links, by suffix after its id.
 LINKED_SUFFIXES = (".mp3", ".lrc", ".vtt", ".srt", ".chapters.json", ".cover.png", ".cover.jpg")
-#: Every file a routine's render leaves in the output folder (the audiobook only with ``m4b``).
-OUTPUT_SUFFIXES = (*LINKED_SUFFIXES, ".m4b")
+#: Every file a routine's render leaves in the output folder (the audiobook only with ``m4b``),
+#: besides its chapters' pictures (``library.pictures``), which the index links too.
+UNLINKED_SUFFIXES = (".m4b",)
+OUTPUT_SUFFIXES = (*LINKED_SUFFIXES, *UNLINKED_SUFFIXES)
 VERSIONS = "v"
 """The folder of versioned names: ``v/<version>/<name><suffix>`` (see the module's docstring)."""
 VERSION_LENGTH = 12
@@ -208,6 +211,8 @@ def _update_index(out_dir: Path, targets: list[str], unreadable: set[str], built
             for rid in [r for r in manifest if r not in current and manifest[r]["entry"].get("of", r) not in unreadable]:
                 for suffix in OUTPUT_SUFFIXES:
                     (out_dir / f"{safe_name(rid)}{suffix}").unlink(missing_ok=True)
+                for picture in chapter_pictures(out_dir, safe_name(rid)):
+                    picture.unlink(missing_ok=True)
                 del manifest[rid]
         known = {**index.get("hashes", {}), **hashes.known}
         _write_index(out_dir, manifest, {path: v for path, v in known.items() if os.path.exists(path)}, settings)
@@ -443,13 +448,16 @@ def render_one(path: str, fingerprint: str, settings: BuildSettings, variant: Va
         folder = f"{VERSIONS}/{version}"
         entry = page_entry(rendered.routine, rendered.plan, f"{folder}/{rendered.path.name}")
         entry.update(of=Path(path).stem, variant=variant.note)  # which routine, and which version ("": the full one)
-        cover = _write_cover(rendered.path, out_dir, name)
+        cover, chapter_pictures = write_pictures(rendered.path, out_dir, name)
         entry["image"] = f"{folder}/{cover}" if cover else None
+        for chapter, picture in zip(entry["chapters"], chapter_pictures):
+            chapter["img"] = f"{folder}/{picture}" if picture else None
         entry["version"] = version
         atomic_write_text(out_dir / f"{name}.chapters.json",
                           json.dumps(feed.json_chapters(entry), indent=2, ensure_ascii=False) + "\n")
         written = [out_dir / f"{name}{suffix}" for suffix in OUTPUT_SUFFIXES if (out_dir / f"{name}{suffix}").is_file()]
-        linked = link_version(out_dir, folder, [f for f in written if f.name.removeprefix(name) in LINKED_SUFFIXES])
+        written += [out_dir / p for p in chapter_pictures if p]
+        linked = link_version(out_dir, folder, [f for f in written if f.name.removeprefix(name) not in UNLINKED_SUFFIXES])
     except VoiceguideError as exc:
         return {"outcome": Outcome(rid, "failed", time.monotonic() - started, message=_message(exc))}
     except OSError as exc:  # an unwritable or full output folder: this routine fails, with the file named
@@ -523,18 +531,6 @@ def remove_old_versions(out_dir: Path, old: set[str], keep: set[str]) -> None:
         (out_dir / name).unlink(missing_ok=True)
         with contextlib.suppress(OSError):
             (out_dir / posixpath.dirname(name)).rmdir()  # only when empty
-
-
-def _write_cover(mp3: Path, out_dir: Path, name: str) -> str | None:
-    """The MP3's cover art as a file beside it (for the feed's artwork); its file name."""
-    from voiceguide.export.tags import read_tags
-
-    cover = read_tags(mp3).cover
-    if cover is None:
-        return None
-    file = f"{name}.cover.{'jpg' if cover.mime == 'image/jpeg' else 'png'}"
-    atomic_write_bytes(out_dir / file, cover.data)
-    return file
 
 
 def _message(exc: VoiceguideError) -> str:

@@ -6,6 +6,7 @@ All text in, text out: the build writes the files (atomically).
 from __future__ import annotations
 
 import email.utils
+import posixpath
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from urllib.parse import quote
@@ -26,10 +27,16 @@ def m3u8(entries: list[dict]) -> str:
 
 
 def json_chapters(entry: dict) -> dict:
-    """Podcasting 2.0 JSON chapters for one routine."""
-    return {"version": "1.2.0", "title": entry["title"],
-            "chapters": [{"startTime": round(c["start_ms"] / 1000, 3), "endTime": round(c["end_ms"] / 1000, 3),
-                          "title": c["title"]} for c in entry["chapters"]]}
+    """Podcasting 2.0 JSON chapters for one routine; a chapter's ``img`` is its picture's file name,
+    a sibling of the chapters file wherever it is linked."""
+    chapters = []
+    for c in entry["chapters"]:
+        chapter = {"startTime": round(c["start_ms"] / 1000, 3), "endTime": round(c["end_ms"] / 1000, 3),
+                   "title": c["title"]}
+        if c.get("img"):
+            chapter["img"] = posixpath.basename(c["img"])
+        chapters.append(chapter)
+    return {"version": "1.2.0", "title": entry["title"], "chapters": chapters}
 
 
 @dataclass(frozen=True)
