@@ -210,11 +210,25 @@ def _routine_paths(names: Iterable[str], scripts_dir: Path) -> list[Path]:
     return paths
 
 
+FIRST = ("lymphatic",)
+"""Routines the library lists first, in this order (``library_order``): the starter library's
+lymphatic drainage, its core routine. Until the format can say it (a ``track:`` per routine, or
+an order in ``_defaults.yaml``), this is where the order is set; the format will feed
+``library_order`` instead."""
+
+
+def library_order(ids: Iterable[str], first: Iterable[str] = FIRST) -> list[str]:
+    """Routine ids in the library's order, the one rule the track numbers, playlist, feed and page
+    share: those named in ``first`` (in that order, where they exist), then the rest by id."""
+    ids, first = set(ids), list(dict.fromkeys(first))
+    return [rid for rid in first if rid in ids] + sorted(ids - set(first))
+
+
 def track_numbers(paths: list[Path], scripts_dir: Path) -> dict[str, str]:
-    """Each routine's track number (``"3"``), from the library's order: the order the playlist,
-    feed and page list routines in (by id), among every routine of the scripts folder and those
-    named, so a build of one routine numbers it as a full build would."""
-    ids = sorted({p.stem for p in lib.routine_files(scripts_dir)} | {p.stem for p in paths})
+    """Each routine's track number (``"3"``), its place in ``library_order``, among every routine
+    of the scripts folder and those named, so a build of one routine numbers it as a full build
+    would."""
+    ids = library_order({p.stem for p in lib.routine_files(scripts_dir)} | {p.stem for p in paths})
     return {rid: str(n) for n, rid in enumerate(ids, 1)}
 
 
@@ -572,7 +586,7 @@ def _write_index(out_dir: Path, manifest: dict, hashes: dict, settings: BuildSet
     from voiceguide.library.page import render_index
 
     out_dir.mkdir(parents=True, exist_ok=True)
-    entries = [manifest[r]["entry"] for r in sorted(manifest)]
+    entries = [manifest[r]["entry"] for r in library_order(manifest)]
     title = settings.title or _common_album(entries)
     atomic_write_text(out_dir / PLAYLIST, feed.m3u8(entries))
     atomic_write_text(out_dir / FEED, _rss(title, manifest, settings.base_url))
@@ -585,7 +599,7 @@ def _write_index(out_dir: Path, manifest: dict, hashes: dict, settings: BuildSet
 def _rss(title: str, manifest: dict, base_url: str) -> str:
     items = [feed.Item.of(manifest[r]["entry"], manifest[r]["size"],
                           manifest[r].get("published", manifest[r].get("first_built", 0)))  # or an older build's
-             for r in sorted(manifest)]
+             for r in library_order(manifest)]
     return feed.rss(title, items, base_url)
 
 
