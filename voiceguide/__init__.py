@@ -22,6 +22,8 @@ _EXPORTS = {
     "load": ("voiceguide.render", "load"),
     "plan_routine": ("voiceguide.render", "plan_routine"),
     "render_routine": ("voiceguide.render", "render"),
+    "variant": ("voiceguide.render", "variant"),
+    "Variant": ("voiceguide.plan.variants", "Variant"),
     "build": ("voiceguide.library.build", "build"),
     "BuildSettings": ("voiceguide.library.build", "BuildSettings"),
     "BuildReport": ("voiceguide.library.build", "BuildReport"),

@@ -69,6 +69,32 @@ def voice_options(command):
     return command
 
 
+class _Length(click.ParamType):
+    name = "LENGTH"
+
+    def convert(self, value, param, ctx):
+        from voiceguide.script.text import parse_duration
+
+        seconds = value if isinstance(value, float) else parse_duration(str(value))
+        if seconds is None or seconds <= 0:
+            self.fail(f"expected a length such as 5m, 90s or 1m30s, got {value!r}", param, ctx)
+        return seconds
+
+
+def variant_options(command):
+    """--length and --cues-only: a version of the routine (docs/format.md, Variants)."""
+    command = click.option("--cues-only", is_flag=True,
+                           help="Each step's cue (default: its title) in place of its narration, same timing.")(command)
+    return click.option("--length", type=_Length(),
+                        help="Fit the routine to this length (5m, 90s): strokes, breaths and holds scaled.")(command)
+
+
+def _variant(routine, length, cues_only, cache):
+    from voiceguide.plan.variants import Variant
+
+    return lib.variant(routine, Variant(length, cues_only), cache)
+
+
 scripts_option = click.option("--scripts", "scripts_dir", type=click.Path(file_okay=False, path_type=Path),
                               default=lib.SCRIPTS_DIR, show_default=True,
                               help="Folder of routine files that ROUTINE names refer to.")
@@ -99,15 +125,17 @@ def main():
 @click.option("--cover", type=click.Path(dir_okay=False, exists=True, path_type=Path), metavar="IMAGE",
               help="Cover art (default: the routine's image, else one drawn with its title).")
 @click.option("--year", type=click.IntRange(1000, 9999), help="Year tag (none unless given).")
+@variant_options
 @m4b_option
 @scripts_option
 @cache_option
 @handle_errors
 def render(routine, out_dir, engine, voice, rate, volume, bitrate, mono, loudness, true_peak, cover, year,
-           m4b, scripts_dir, cache_dir):
+           length, cues_only, m4b, scripts_dir, cache_dir):
     """Render ROUTINE (a name in scripts_yaml/ or a YAML file) to an MP3 (with its .lrc lyrics and
     .vtt and .srt captions beside it, and with --m4b an audiobook) and print its path."""
     loaded = lib.load(routine, scripts_dir, engine=engine, voice=voice, rate=rate, volume=volume, note=_note)
+    loaded, _ = _variant(loaded, length, cues_only, NarrationCache(cache_dir))
     targets = {k: v for k, v in (("loudness", loudness), ("true_peak", true_peak)) if v is not None}
     mastering = dataclasses.replace(lib.routine_mastering(loaded), **targets)
     with _Progress(loaded.id) as progress:
@@ -125,12 +153,14 @@ def render(routine, out_dir, engine, voice, rate, volume, bitrate, mono, loudnes
 @click.argument("routine")
 @click.option("--json", "as_json", is_flag=True, help="Print the plan as one JSON object.")
 @voice_options
+@variant_options
 @scripts_option
 @cache_option
 @handle_errors
-def plan(routine, as_json, engine, voice, rate, volume, scripts_dir, cache_dir):
+def plan(routine, as_json, engine, voice, rate, volume, length, cues_only, scripts_dir, cache_dir):
     """Show ROUTINE's timeline: every step and event, on the clock of the rendered file."""
     loaded = lib.load(routine, scripts_dir, engine=engine, voice=voice, rate=rate, volume=volume, note=_note)
+    loaded, _ = _variant(loaded, length, cues_only, NarrationCache(cache_dir))
     with _Progress(loaded.id) as progress:
         timeline, _ = lib.plan_routine(loaded, NarrationCache(cache_dir), progress)
     if as_json:
@@ -212,10 +242,11 @@ def _minutes(ms: float) -> str:
                    "policy did, its strokes and their pace, and its warnings.")
 @click.option("--json", "as_json", is_flag=True, help="Print the whole check as one JSON object instead.")
 @voice_options
+@variant_options
 @scripts_option
 @cache_option
 @handle_errors
-def check(routines, show_report, as_json, engine, voice, rate, volume, scripts_dir, cache_dir):
+def check(routines, show_report, as_json, engine, voice, rate, volume, length, cues_only, scripts_dir, cache_dir):
     """Check ROUTINES: validate them and plan them (speaking their narration, which render then
     reuses), so you know before rendering that everything fits. Problems go to stderr as
     FILE:LINE:COL: field: message (exit 2; exit 1 if the voice failed); warnings a practitioner
@@ -229,6 +260,10 @@ def check(routines, show_report, as_json, engine, voice, rate, volume, scripts_d
         results.append(result)
         try:
             loaded = lib.load(name, scripts_dir, engine=engine, voice=voice, rate=rate, volume=volume, note=_note)
+            if length is None:  # every length the routine asks build for must be in reach
+                for wanted in loaded.lengths:
+                    _variant(loaded, wanted, False, cache)
+            loaded, fitted = _variant(loaded, length, cues_only, cache)
             with _Progress(loaded.id) as progress:
                 timeline, _ = lib.plan_routine(loaded, cache, progress)
         except VoiceguideError as exc:
@@ -241,8 +276,14 @@ def check(routines, show_report, as_json, engine, voice, rate, volume, scripts_d
         rows = report.report(loaded, timeline)
         result.update(ok=True, id=loaded.id, title=loaded.title, file=loaded.source,
                       duration_ms=samples_to_ms(timeline.length), steps=[row.to_json() for row in rows])
+        if fitted is not None:
+            result["fit"] = [row.to_json() for row in fitted.scaled]
         if show_report:
             click.echo("\n".join(report.format_report(loaded, timeline, rows)))
+            if fitted is not None:
+                from voiceguide.plan.fit import format_fit
+
+                click.echo("\n".join(format_fit(fitted)))
         elif not as_json:
             for row in rows:
                 for warning in row.warnings:

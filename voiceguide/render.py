@@ -23,7 +23,10 @@ from voiceguide.export.captions import write_captions
 from voiceguide.export.m4b import Audiobook, m4b_path
 from voiceguide.export.mp3 import Mp3Settings, codec_gain, write_mp3
 from voiceguide.export.tags import session_tags
+from voiceguide.plan import fit, variants
+from voiceguide.plan.fit import Fitted
 from voiceguide.plan.timeline import Plan, plan, speedups
+from voiceguide.plan.variants import Variant
 from voiceguide.script import load as script
 from voiceguide.script.model import Routine, Voice
 from voiceguide.sound import sounds
@@ -179,6 +182,27 @@ def plan_routine(routine: Routine, cache: NarrationCache | None = None,
     timeline = plan(routine, _lengths(clips), speeds)
     _check_length(timeline)
     return timeline, clips
+
+
+def variant(routine: Routine, wanted: Variant, cache: NarrationCache | None = None,
+            progress: Progress = _no_progress, workers: int | None = None) -> tuple[Routine, Fitted | None]:
+    """``routine`` as the version ``wanted`` (fitted to a length, cues only, or both; see
+    ``plan.variants``), with the variant's id and title, and the fit (``None`` without a length).
+    Speaks the full narration (to measure it) and the cues. Raises ``fit.FitError`` for a length
+    out of the routine's reach."""
+    if not wanted:
+        return routine, None
+    cache = cache if cache is not None else NarrationCache()
+    timeline, clips = plan_routine(routine, cache, progress, workers)
+    fitted = None
+    if wanted.length is not None:
+        speeds = {e.text: e.speed for e in timeline.speech() if e.speed}
+        fitted = fit.fit(routine, timeline, _lengths(clips), wanted.length, speeds)
+        routine, timeline = fitted.routine, fitted.plan
+    if wanted.cues:
+        cue_clips = narrate(variants.cues_only(routine), cache, progress, workers=workers)
+        routine = variants.cues_only(routine, timeline, _lengths(cue_clips))
+    return variants.named(routine, wanted), fitted
 
 
 def _check_length(timeline: Plan) -> None:

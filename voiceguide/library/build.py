@@ -51,6 +51,7 @@ from voiceguide.core.files import (
 from voiceguide.export.mp3 import Mp3Settings
 from voiceguide.library import feed
 from voiceguide.plan.timeline import Plan
+from voiceguide.plan.variants import Variant, variants_of
 from voiceguide.script.model import BUILTIN_BEDS, BUILTIN_SOUNDS, Routine
 from voiceguide.voice import engines
 from voiceguide.voice.cache import NarrationCache
@@ -134,24 +135,36 @@ def build(names: Iterable[str] = (), settings: BuildSettings = BuildSettings(), 
     manifest, hashes = index["routines"], Hashes(index.get("hashes", {}))
     outcomes: dict[str, Outcome] = {}
     built: dict[str, dict] = {}
-    todo: list[tuple[str, Path, str, str]] = []
-    tracks = track_numbers(paths, settings.scripts_dir)
+    todo: list[tuple[str, Path, str, Variant, str]] = []
+    tracks = track_numbers(paths, settings.scripts_dir)  # a routine's variants share its number
+    order: list[str] = []  # every target: each routine, and each of its variants (plan.variants)
+    unreadable: set[str] = set()
+    taken = {safe_name(p.stem).casefold() for p in lib.routine_files(settings.scripts_dir)}
     for path in paths:
         rid = path.stem
         try:
             routine = lib.load(path)
             fingerprint = input_fingerprint(routine, path, settings, hashes, track=tracks[rid])
         except VoiceguideError as exc:
+            order.append(rid)
+            unreadable.add(rid)
             outcomes[rid] = Outcome(rid, "failed", message=_message(exc))
             notify("done", rid, outcomes[rid])
             continue
-        known = manifest.get(rid)
-        if known and known.get("fingerprint") == fingerprint and _outputs_intact(out_dir, known, hashes):
-            outcomes[rid] = Outcome(rid, "unchanged", duration_ms=known["entry"]["duration_ms"])
-            notify("done", rid, outcomes[rid])
-        else:
-            todo.append((rid, path, fingerprint, tracks[rid]))
-            notify("queued", rid, None)
+        for variant in variants_of(routine):
+            vid, vprint = rid + variant.suffix, _variant_fingerprint(fingerprint, variant)
+            order.append(vid)
+            known = manifest.get(vid)
+            if variant and safe_name(vid).casefold() in taken:
+                outcomes[vid] = Outcome(vid, "failed", message=f"{vid} would be written as {safe_name(vid)}.mp3, "
+                                                              f"the name of another routine: rename one of them")
+                notify("done", vid, outcomes[vid])
+            elif known and known.get("fingerprint") == vprint and _outputs_intact(out_dir, known, hashes):
+                outcomes[vid] = Outcome(vid, "unchanged", duration_ms=known["entry"]["duration_ms"])
+                notify("done", vid, outcomes[vid])
+            else:
+                todo.append((vid, path, vprint, variant, tracks[rid]))
+                notify("queued", vid, None)
 
     rendering = _render_all(todo, settings, jobs, executor, notify)
     try:
@@ -175,15 +188,15 @@ def build(names: Iterable[str] = (), settings: BuildSettings = BuildSettings(), 
                              "size": result["size"], "outputs": result["outputs"], "version": result["version"],
                              "published": old["published"] if same_audio else int(time.time())}
         if not names:  # a full build: what no longer has a script goes
-            current = {p.stem for p in paths}
-            for rid in [r for r in manifest if r not in current]:
+            current = set(order)  # a routine that cannot be read keeps its variants until it can
+            gone = [r for r in manifest if r not in current and manifest[r]["entry"].get("of", r) not in unreadable]
+            for rid in gone:
                 for suffix in OUTPUT_SUFFIXES:
                     (out_dir / f"{safe_name(rid)}{suffix}").unlink(missing_ok=True)
                 del manifest[rid]
         known = {**index.get("hashes", {}), **hashes.known}
         _write_index(out_dir, manifest, {path: v for path, v in known.items() if os.path.exists(path)}, settings)
         remove_old_versions(out_dir, linked_before - _versioned(manifest), keep=_versioned(manifest))
-    order = [p.stem for p in paths]
     return BuildReport(tuple(outcomes[r] for r in order if r in outcomes), time.monotonic() - started)
 
 
@@ -271,6 +284,11 @@ def input_fingerprint(routine: Routine, path: Path, settings: BuildSettings, has
     return digest.hexdigest()
 
 
+def _variant_fingerprint(fingerprint: str, variant: Variant) -> str:
+    """A routine's fingerprint, for one of its variants (the full version's is its own)."""
+    return hashlib.sha256(f"{fingerprint}{variant!r}".encode()).hexdigest() if variant else fingerprint
+
+
 class Hashes:
     """Files' content hashes, each kept with the file's size, modification and change times and
     inode: a file is hashed again only when one of them changed. The change time cannot be set
@@ -319,7 +337,7 @@ def _render_all(todo, settings: BuildSettings, jobs: int | None, executor: Execu
     if not todo:
         return
     jobs = jobs or os.cpu_count() or 1
-    args = [(str(path), fingerprint, settings, track) for _, path, fingerprint, track in todo]
+    args = [(str(path), fingerprint, settings, variant, track) for _, path, fingerprint, variant, track in todo]
     if executor is None and (jobs == 1 or len(todo) == 1):
         for (rid, *_), arg in zip(todo, args):
             notify("started", rid, None)
@@ -393,29 +411,31 @@ _writing: set[Path] = set()
 """The folders this worker writes into, whose temporary files it removes if stopped abruptly."""
 
 
-def _render_task(path: str, fingerprint: str, settings: BuildSettings, track: str | None = None) -> dict:
+def _render_task(path: str, fingerprint: str, settings: BuildSettings, variant: Variant = Variant(),
+                 track: str | None = None) -> dict:
     """``render_one`` in a pool worker. Stopped (``_stop_worker``), the render unwinds and the
     worker ends here: the pool would otherwise report the stop as the task's result and go on to
     the next routine."""
     _writing.add(Path(settings.out_dir))
     try:
-        return render_one(path, fingerprint, settings, track)
+        return render_one(path, fingerprint, settings, variant, track)
     except SystemExit as exc:
         processes.exit_now(exc.code if isinstance(exc.code, int) else 1)
 
 
-def render_one(path: str, fingerprint: str, settings: BuildSettings, track: str | None = None) -> dict:
-    """Render one routine (in a worker process) and give its files their versioned names; never
-    raises for a problem with the routine."""
+def render_one(path: str, fingerprint: str, settings: BuildSettings, variant: Variant = Variant(),
+               track: str | None = None) -> dict:
+    """Render one routine, or one ``variant`` of it (in a worker process), and give its files
+    their versioned names; never raises for a problem with the routine."""
     from voiceguide.export.probe import audio_digest
 
     started = time.monotonic()
-    rid = Path(path).stem
+    rid = Path(path).stem + variant.suffix
     out_dir = Path(settings.out_dir)
     try:
-        routine = lib.load(path)
-        rendered = lib.render(routine, out_dir, cache=NarrationCache(settings.cache_dir), mp3=settings.mp3,
-                              track=track, m4b=settings.m4b)
+        cache = NarrationCache(settings.cache_dir)
+        routine, _ = lib.variant(lib.load(path), variant, cache)
+        rendered = lib.render(routine, out_dir, cache=cache, mp3=settings.mp3, track=track, m4b=settings.m4b)
     except VoiceguideError as exc:
         return {"outcome": Outcome(rid, "failed", time.monotonic() - started, message=_message(exc))}
     name = safe_name(rid)
@@ -424,6 +444,7 @@ def render_one(path: str, fingerprint: str, settings: BuildSettings, track: str 
     version = audio_digest(rendered.path)[:VERSION_LENGTH]
     folder = f"{VERSIONS}/{version}"
     entry = page_entry(rendered.routine, rendered.plan, f"{folder}/{rendered.path.name}")
+    entry.update(of=Path(path).stem, variant=variant.note)  # which routine, and which version ("": the full one)
     cover = _write_cover(rendered.path, out_dir, name)
     entry["image"] = f"{folder}/{cover}" if cover else None
     entry["version"] = version

@@ -56,6 +56,7 @@ from voiceguide.script.model import (
     HOLD_TONES,
     OVERFLOW_POLICIES,
     PACES,
+    VARIANTS,
     Background,
     Breath,
     Overflow,
@@ -507,7 +508,19 @@ def _step_fields(title: Field, *, sides: bool) -> tuple[Field, ...]:
         Field("overflow", OVERFLOW_FIELD_KIND,
               "What this step does when its narration does not fit. Default: timing.overflow."),
         Field("pace", PACE, "The practice whose usual stroke pace this step keeps. Default: timing.pace."),
+        Field("cue", Narration(),
+              "In the cues-only version, what the step says in place of its narration. Default: "
+              "its title, with its side (the intro and outro: their own words)."),
     ]
+    if sides:  # fitting to a length (docs/format.md, Variants)
+        fields += [
+            Field("fixed", Flag(), "Fitting the routine to a length leaves this step as written."),
+            Field("min_strokes", Integer(1),
+                  "The fewest strokes (breath cycles, in a breath step) a fitted length may give the step."),
+            Field("max_strokes", Integer(1),
+                  "The most strokes (breath cycles, in a breath step) a fitted length may give the step."),
+            Field("optional", Flag(), "Fitting the routine to a shorter length may leave this step out."),
+        ]
     return tuple(fields)
 
 
@@ -575,6 +588,10 @@ SETTINGS = (
     Field("loudness", Number(-30, -10),
           "Integrated loudness to master to, in LUFS. Default: -16 (stereo), -19 (mono)."),
     Field("true_peak", Number(-6, 0), "The highest true peak allowed, in dBTP. Default: -1."),
+    Field("lengths", ListOf(Duration(), "length", unique=True),
+          "Lengths `voiceguide build` also fits the routine to, each its own file: [5m, 15m]."),
+    Field("variants", ListOf(Choice("variant", VARIANTS), "variant", unique=True),
+          "Other versions `voiceguide build` also makes: [cues] (each step's cue in place of its narration)."),
 )
 """The fields a routine shares with the library's defaults file."""
 

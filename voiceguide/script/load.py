@@ -294,6 +294,7 @@ def _read(data: bytes, routine_id: str, ctx: Context) -> Routine | None:
         return None
     settings = {name: value for name, value in doc.values.items() if name not in ("intro", "steps", "outro")}
     settings["sounds"] = _routine_sounds(doc.values.get("sounds", {}), steps)
+    settings.update((name, tuple(settings[name])) for name in ("lengths", "variants") if name in settings)
     return Routine(id=routine_id, source=ctx.file, steps=tuple(steps), **settings)
 
 
@@ -624,6 +625,11 @@ class _Unroller:
                 callouts=self.callouts(values.get("time_left"), loaded.where, names),
                 closing=self.fill(values.get("closing"), names),
                 pace=values.get("pace", self.timing.pace),
+                cue=self.fill(values.get("cue"), names),
+                fixed=values.get("fixed", False),
+                min_strokes=values.get("min_strokes"),
+                max_strokes=values.get("max_strokes"),
+                optional=values.get("optional", False),
             ))
         return steps
 
@@ -722,6 +728,18 @@ class _Unroller:
         self.check_breath(step)
         self.check_countdown(step)
         self.check_time_left(step)
+        self.check_limits(step)
+
+    def check_limits(self, step: Loaded) -> None:
+        """``min_strokes`` and ``max_strokes`` (fitting to a length) need pacing, least first."""
+        values, places = step.values, step.places
+        low, high = values.get("min_strokes"), values.get("max_strokes")
+        paced = any(name in values for name in _PACING_FIELDS)
+        for name in ("min_strokes", "max_strokes"):
+            if name in values and not paced:
+                self.ctx.report(places[name], "only a step with strokes, stroke_every or breath has strokes to limit")
+        if low is not None and high is not None and low > high:
+            self.ctx.report(places["min_strokes"], f"must be at most max_strokes ({high}), got {low}")
 
     def check_strokes(self, step: Loaded) -> None:
         """Strokes must be at least ``timing.min_stroke`` apart after the lead-in."""

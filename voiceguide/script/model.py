@@ -60,6 +60,9 @@ OVERFLOW_POLICIES = ("error", "extend", "speed")
 #: The usual seconds per stroke of each kind of practice, as (least, most); ``voiceguide check``
 #: warns about a stroke pace far outside them.
 PACES = {"lymphatic": (2.0, 4.0), "circulation": (0.6, 1.5), "tension": (1.5, 5.0)}
+#: The other versions of a routine that ``variants:`` may ask for: ``cues`` (each step's cue in
+#: place of its narration; see ``plan.variants``).
+VARIANTS = ("cues",)
 
 
 @dataclass(frozen=True)
@@ -247,6 +250,16 @@ class Step:
     """Words that end exactly at the step's end, after its pacing."""
     pace: str | None = None
     """The practice whose usual stroke pace ``voiceguide check`` holds this step to."""
+    cue: str | None = None
+    """What the cues-only version says in place of the step's narration (``None``: its default)."""
+    fixed: bool = False
+    """Fitting to a length leaves this step as written."""
+    min_strokes: int | None = None
+    """The fewest strokes (breath cycles, in a breath step) a fit may give it; ``None``: ``plan.fit``'s default."""
+    max_strokes: int | None = None
+    """The most strokes (breath cycles, in a breath step) a fit may give it; ``None``: ``plan.fit``'s default."""
+    optional: bool = False
+    """A fit to a shorter length may leave this step out."""
 
     def texts(self) -> Iterator[str]:
         """Every phrase this step speaks, in order (pauses cut out)."""
@@ -292,6 +305,10 @@ class Routine:
     """Integrated loudness target in LUFS; ``None``: -16 for stereo, -19 for mono."""
     true_peak: float | None = None
     """True-peak ceiling in dBTP; ``None``: -1."""
+    lengths: tuple[float, ...] = ()
+    """Seconds that ``voiceguide build`` also fits the routine to, each its own file."""
+    variants: tuple[str, ...] = ()
+    """The other versions (``VARIANTS``) that ``voiceguide build`` also makes."""
 
     def texts(self) -> list[str]:
         """Every distinct phrase the voice speaks, in order of first use."""
