@@ -15,7 +15,15 @@ import pytest
 
 from voiceguide.core.audio import ffmpeg_path
 from voiceguide.export.pictures import routine_cover, step_picture
-from voiceguide.library.page import format_duration, render_index, summary_of
+from voiceguide import render as lib
+from voiceguide.library import build
+from voiceguide.library.page import (
+    format_duration,
+    page_safety,
+    render_index,
+    split_description,
+    summary_of,
+)
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
@@ -147,6 +155,31 @@ def test_the_page_is_self_contained():
     assert not [attrs for tag, attrs in page.tags if tag == "script" and "src" in attrs]
     assert not [attrs for tag, attrs in page.tags if tag == "link" and attrs.get("rel") != "icon"]
     assert "viewport" in [attrs.get("name") for tag, attrs in page.tags if tag == "meta"]
+
+
+def test_cards_say_the_summary_and_the_page_says_the_safety_text_once():
+    """The starter routines' descriptions end with a safety text: a card shows the first sentence
+    up to its list, the page the safety text most routines share, once (each routine's own is in
+    its description, shown in full when it is opened)."""
+    routines = [lib.load(path, engine="fake") for path in lib.routine_files(lib.SCRIPTS_DIR)]
+    entries = [{**ENTRIES[1], "title": r.title, "description": r.description} for r in routines]
+    page = ParsedPage(render_index("Library", entries))
+    summaries = dict(zip((r.id for r in routines), page.texts["routine-about"]))
+    assert summaries["lymphatic"] == "A gentle, de-puffing facial massage that moves fluid toward the lymph nodes"
+    assert summaries["morning"] == "A short, feather-light lymphatic massage for a puffy morning face"
+    assert not [text for text in page.texts["routine-about"] if "Safety" in text]
+    [safety] = page.texts["safety"]
+    assert safety == page_safety(entries) and safety.startswith("Safety: this is not medical advice.")
+    assert split_description("Calm. Safety:  stop  if it hurts.") == ("Calm.", "Safety: stop if it hurts.")
+    assert summary_of("Slow circles. Then rest.") == "Slow circles" and summary_of("") == ""
+    assert "safety" not in ParsedPage(render_index("Library", [{**ENTRIES[1], "description": "Calm."}])).texts
+
+
+def test_the_library_lists_lymphatic_first_then_the_rest_by_id():
+    ids = [path.stem for path in lib.routine_files(lib.SCRIPTS_DIR)]
+    assert build.library_order(ids) == ["lymphatic", *sorted(set(ids) - {"lymphatic"})]
+    assert build.library_order(["b", "a"]) == ["a", "b"]
+    assert build.library_order(["b", "a", "c"], first=["c", "x", "c"]) == ["c", "a", "b"]
 
 
 def test_an_empty_library_says_so():
