@@ -2,7 +2,7 @@
 phone's size (390 x 844) and a desktop's: every card has its cover, the safety note is said once,
 the starter routines come in the library's order, a step's picture shows while it plays, the lock
 screen (the Media Session) shows the step and its buttons move between steps, and a reload offers
-to resume where you stopped.
+to resume where you stopped, opened from the folder and served.
 
 Each test saves screenshots of what it checked under pytest's temporary folder
 (``.../screenshots0/*.png``, printed with ``-s``), never in the repository: look at them when the
@@ -13,8 +13,11 @@ MP3 of each one's length.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import subprocess
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -24,7 +27,7 @@ from voiceguide import render as lib
 from voiceguide.core.audio import ffmpeg_path
 from voiceguide.export.pictures import practice_of, step_picture
 from voiceguide.export.tags import default_cover
-from voiceguide.library import build
+from voiceguide.library import build, serve
 from voiceguide.library.page import page_safety, render_index, summary_of
 from voiceguide.script.model import Routine
 from voiceguide.voice.cache import NarrationCache
@@ -103,12 +106,34 @@ def sized(browser):
     browser.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
 
 
-def fresh(browser, page: Path) -> None:
-    """Open ``page`` with nothing remembered from an earlier test, its images loaded."""
-    browser.get(page.as_uri())
+def fresh(browser, page: Path | str) -> None:
+    """Open ``page`` (a file, or an address) with nothing remembered from an earlier test, its
+    images loaded."""
+    address = page.as_uri() if isinstance(page, Path) else page
+    browser.get(address)
     browser.execute_script("localStorage.clear()")
-    browser.get(page.as_uri())
+    browser.get(address)
     images_loaded(browser)
+
+
+@contextlib.contextmanager
+def opened(folder: Path, where: str) -> Iterator[Path | str]:
+    """The page of ``folder``, from the folder itself (``file://``) or served by ``voiceguide serve``."""
+    if where == "folder":
+        yield folder / "index.html"
+        return
+    server = serve.make_server(folder, "127.0.0.1", 0)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield serve.address(server) + "index.html"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def covers_loaded(browser) -> list[int]:
+    return browser.execute_script(
+        "return [...document.querySelectorAll('.routine-cover')].map((i) => i.naturalWidth)")
 
 
 def images_loaded(browser) -> None:
@@ -257,12 +282,21 @@ def test_the_lock_screen_shows_the_step_and_moves_between_steps(browser, library
 STATE_T = 'return document.getElementById("audio").currentTime'
 
 
-def test_a_reload_offers_to_resume_where_you_stopped(browser, sized, starter, shots):
+@pytest.mark.parametrize("where", ["folder", "served"])
+def test_a_reload_offers_to_resume_where_you_stopped(browser, sized, starter, shots, where):
     from selenium.webdriver.common.by import By
 
     folder, entries = starter
     sized.to("phone")
-    fresh(browser, folder / "index.html")
+    with opened(folder, where) as page:
+        fresh(browser, page)
+        assert len(covers_loaded(browser)) == len(entries) and all(covers_loaded(browser))
+        resume_after_reload(browser, entries, shots / f"phone-resume-{where}.png")
+
+
+def resume_after_reload(browser, entries: list[dict], shot: Path) -> None:
+    from selenium.webdriver.common.by import By
+
     assert not browser.find_element(By.ID, "resume").is_displayed()  # nothing to resume yet
     play(browser, 1)
     seek_to(browser, 100_000)
@@ -273,7 +307,7 @@ def test_a_reload_offers_to_resume_where_you_stopped(browser, sized, starter, sh
     offer = browser.find_element(By.ID, "resume")
     assert offer.is_displayed()
     assert browser.find_element(By.ID, "resume-text").text == f"Resume “{entries[1]['title']}” at 1:40?"
-    browser.save_screenshot(str(shots / "phone-resume.png"))
+    browser.save_screenshot(str(shot))
     browser.find_element(By.ID, "resume-play").click()
     state = wait_until(browser, lambda s: not s["paused"] and s["t"] >= 100, "it plays on from 1:40")
     assert state["title"] == entries[1]["title"] and state["t"] < 102
