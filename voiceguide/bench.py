@@ -112,8 +112,11 @@ def encode_floor(mp3: Path, work: Path, at_once: int = 1) -> float:
     from voiceguide.export.mp3 import Mp3Settings
 
     pcm = work / "floor.pcm"
-    subprocess.run([ffmpeg_path(), "-v", "error", "-y", "-i", str(mp3), "-f", "s16le", "-ac", "2", "-ar", "44100",
-                    str(pcm)], check=True)
+    decoded = subprocess.run([ffmpeg_path(), "-v", "error", "-y", "-i", str(mp3), "-f", "s16le", "-ac", "2",
+                              "-ar", "44100", str(pcm)], capture_output=True, text=True)
+    if decoded.returncode:
+        raise SystemExit(f"benchmark step failed: ffmpeg could not decode {mp3} (exit {decoded.returncode})\n"
+                         f"{decoded.stderr.strip()}")
     settings = Mp3Settings()
 
     def cmd(i: int) -> list[str]:
@@ -122,9 +125,11 @@ def encode_floor(mp3: Path, work: Path, at_once: int = 1) -> float:
                 "-compression_level", str(settings.quality), "-f", "mp3", str(work / f"floor{i}.mp3")]
 
     start = time.perf_counter()
-    procs = [subprocess.Popen(cmd(i)) for i in range(at_once)]
-    if any(proc.wait() for proc in procs):
-        raise RuntimeError("ffmpeg could not encode the benchmark's samples")
+    procs = [subprocess.Popen(cmd(i), stderr=subprocess.PIPE, text=True) for i in range(at_once)]
+    errors = [proc.communicate()[1].strip() for proc in procs]
+    if any(proc.returncode for proc in procs):
+        raise SystemExit("benchmark step failed: ffmpeg could not encode the benchmark's samples\n"
+                         + "\n".join(e for e in errors if e))
     seconds = time.perf_counter() - start
     pcm.unlink()
     return seconds
@@ -226,6 +231,18 @@ def main(argv: list[str] | None = None) -> int:
 LIBRARY_SIZE = 6
 
 
+def build_library(settings, jobs: int):
+    """``library.build``, stopping the benchmark with each failed routine's own message (a build
+    reports its routines' failures; it does not raise them)."""
+    from voiceguide.library import build as library
+
+    report = library.build(settings=settings, jobs=jobs)
+    failed = [f"{o.id}: {o.message}" for o in report.failed] + ([report.error] if report.error else [])
+    if failed:
+        raise SystemExit("benchmark step failed: a library build failed\n" + "\n".join(failed))
+    return report
+
+
 def library_rows(work: Path, cache: Path, minutes: float) -> list[Row]:
     """5. build throughput with 2 jobs / 1 job; 6. rebuild with nothing changed, and after one edit."""
     from voiceguide import render as lib
@@ -237,11 +254,9 @@ def library_rows(work: Path, cache: Path, minutes: float) -> list[Row]:
     for i in range(LIBRARY_SIZE):
         (scripts / f"r{i}.yaml").write_text(routine_yaml(minutes / 2, tag=f" of routine {i}"))
     settings = library.BuildSettings(scripts_dir=scripts, out_dir=work / "lib-warm", cache_dir=cache)
-    library.build(settings=settings, jobs=2)  # speak everything once: both timed builds start warm
-    one, _ = timed(library.build, settings=library.BuildSettings(**{**settings.__dict__, "out_dir": work / "lib1"}),
-                   jobs=1)
-    two, _ = timed(library.build, settings=library.BuildSettings(**{**settings.__dict__, "out_dir": work / "lib2"}),
-                   jobs=2)
+    build_library(settings, jobs=2)  # speak everything once: both timed builds start warm
+    one, _ = timed(build_library, library.BuildSettings(**{**settings.__dict__, "out_dir": work / "lib1"}), jobs=1)
+    two, _ = timed(build_library, library.BuildSettings(**{**settings.__dict__, "out_dir": work / "lib2"}), jobs=2)
     rows = [Row("5 library build throughput, 2 jobs / 1 job", one / two, ">= 1.8", one / two >= 1.8,
                 f"{LIBRARY_SIZE} routines: {one:.2f} s / {two:.2f} s on {os.cpu_count()} cores")]
     # what the machine allows: the encoder alone, two encodes at once against one (2 x one / both)
@@ -250,10 +265,10 @@ def library_rows(work: Path, cache: Path, minutes: float) -> list[Row]:
     rows.append(Row("5' (reference) the encoder alone, 2 at once / 1", 2 * alone / both, "(the ceiling)", True,
                     f"2 x {alone:.2f} s / {both:.2f} s"))
     settings = library.BuildSettings(**{**settings.__dict__, "out_dir": work / "lib2"})
-    nothing, _ = timed(library.build, settings=settings, jobs=2)
+    nothing, _ = timed(build_library, settings, jobs=2)
     edited = scripts / "r0.yaml"
     edited.write_text(edited.read_text().replace("duration: 40s", "duration: 41s", 1))
-    after_edit, report = timed(library.build, settings=settings, jobs=2)
+    after_edit, report = timed(build_library, settings, jobs=2)
     assert [o.id for o in report.outcomes if o.status == "built"] == ["r0"]
     single, _ = timed(lib.render, lib.load(edited), work / "single", cache=NarrationCache(cache))
     rows.append(Row("6a rebuild, nothing changed (seconds)", nothing, "< 1 s", nothing < 1.0, f"{nothing:.2f} s"))

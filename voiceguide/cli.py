@@ -2,6 +2,11 @@
 
 Exit codes: 0 success, 1 a render failed, 2 invalid input or usage, 130 interrupted. Anything a user
 can cause ends in a message, never a traceback.
+
+Each command imports what it needs when it runs, where Ctrl-C ends it at once
+(``processes.ctrl_c_ends_at_once``): importing this module loads click and the standard library
+only, so ``inspect``, ``list`` or ``--help`` do not pay for numpy, the engines or the mixer
+(``voiceguide/__main__.py`` sets its Ctrl-C handler before this import).
 """
 
 from __future__ import annotations
@@ -16,14 +21,11 @@ from pathlib import Path
 
 import click
 
-from voiceguide import render as lib
-from voiceguide.core.audio import RATE, samples_to_ms
+from voiceguide import terminal
+from voiceguide.core import processes
 from voiceguide.core.errors import ScriptError, VoiceguideError
-from voiceguide.export.mp3 import Mp3Settings
-from voiceguide.plan.timeline import CUES
-from voiceguide.script import load as script
-from voiceguide.voice import engines
-from voiceguide.voice.cache import SIZE_ENV, NarrationCache
+from voiceguide.core.files import OUTPUT_DIR, SCRIPTS_DIR
+from voiceguide.script.model import ENGINE_NAMES, SCHEMA_KINDS
 
 WPM = click.FloatRange(60, 400)
 
@@ -90,13 +92,14 @@ def variant_options(command):
 
 
 def _variant(routine, length, cues_only, cache):
+    from voiceguide import render as lib
     from voiceguide.plan.variants import Variant
 
     return lib.variant(routine, Variant(length, cues_only), cache)
 
 
 scripts_option = click.option("--scripts", "scripts_dir", type=click.Path(file_okay=False, path_type=Path),
-                              default=lib.SCRIPTS_DIR, show_default=True,
+                              default=SCRIPTS_DIR, show_default=True,
                               help="Folder of routine files that ROUTINE names refer to.")
 m4b_option = click.option("--m4b", is_flag=True,
                           help="Also write NAME.m4b, an audiobook (AAC, chapters, cover) for Apple Books or BookPlayer.")
@@ -113,7 +116,7 @@ def main():
 
 @main.command()
 @click.argument("routine")
-@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=lib.OUTPUT_DIR,
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=OUTPUT_DIR,
               show_default=True, help="Folder to write ROUTINE_ID.mp3 into.")
 @voice_options
 @click.option("--bitrate", type=click.IntRange(32, 320), default=128, show_default=True, help="MP3 kbit/s.")
@@ -123,6 +126,7 @@ def main():
 @click.option("--true-peak", type=click.FloatRange(-12, 0), metavar="DBTP",
               help="Highest true peak of the file (default: the routine's, else -1).")
 @click.option("--cover", type=click.Path(dir_okay=False, exists=True, path_type=Path), metavar="IMAGE",
+              callback=lambda ctx, param, value: _regular_file(value),
               help="Cover art (default: the routine's image, else one drawn with its title).")
 @click.option("--year", type=click.IntRange(1000, 9999), help="Year tag (none unless given).")
 @variant_options
@@ -134,19 +138,33 @@ def render(routine, out_dir, engine, voice, rate, volume, bitrate, mono, loudnes
            length, cues_only, m4b, scripts_dir, cache_dir):
     """Render ROUTINE (a name in scripts_yaml/ or a YAML file) to an MP3 (with its .lrc lyrics and
     .vtt and .srt captions beside it, and with --m4b an audiobook) and print its path."""
+    with processes.ctrl_c_ends_at_once():
+        from voiceguide import render as lib
+        from voiceguide.export.mp3 import Mp3Settings
+        from voiceguide.voice.cache import NarrationCache
+
     loaded = lib.load(routine, scripts_dir, engine=engine, voice=voice, rate=rate, volume=volume, note=_note)
     loaded, _ = _variant(loaded, length, cues_only, NarrationCache(cache_dir))
     targets = {k: v for k, v in (("loudness", loudness), ("true_peak", true_peak)) if v is not None}
     mastering = dataclasses.replace(lib.routine_mastering(loaded), **targets)
-    with _Progress(loaded.id) as progress:
+    with terminal.Progress(loaded.id) as progress:
         result = lib.render(loaded, out_dir, cache=NarrationCache(cache_dir),
                             mp3=Mp3Settings(bitrate=bitrate, channels=1 if mono else 2), mastering=mastering,
                             cover=cover, year=year, progress=progress, m4b=m4b)
     voice = " ".join(filter(None, (result.plan.engine, result.plan.voice)))
-    click.echo(f"{loaded.id}: {_clock(result.plan.length)}, {len(result.plan.steps)} steps, voice {voice}", err=True)
+    click.echo(f"{loaded.id}: {terminal.clock(result.plan.length)}, {len(result.plan.steps)} steps, voice {voice}",
+               err=True)
     click.echo(str(result.path))
     if result.audiobook is not None:
         click.echo(str(result.audiobook))
+
+
+def _regular_file(path: Path | None) -> Path | None:
+    """``path`` if it is a regular file: reading a named pipe or a device would wait for ever."""
+    if path is not None and not path.is_file():
+        raise click.BadParameter(f"'{path}' is not a regular file (a named pipe, device or socket cannot be read "
+                                 "as an image)")
+    return path
 
 
 @main.command()
@@ -159,61 +177,28 @@ def render(routine, out_dir, engine, voice, rate, volume, bitrate, mono, loudnes
 @handle_errors
 def plan(routine, as_json, engine, voice, rate, volume, length, cues_only, scripts_dir, cache_dir):
     """Show ROUTINE's timeline: every step and event, on the clock of the rendered file."""
+    with processes.ctrl_c_ends_at_once():
+        from voiceguide import render as lib
+        from voiceguide.core.audio import RATE
+        from voiceguide.voice.cache import NarrationCache
+
     loaded = lib.load(routine, scripts_dir, engine=engine, voice=voice, rate=rate, volume=volume, note=_note)
     loaded, _ = _variant(loaded, length, cues_only, NarrationCache(cache_dir))
-    with _Progress(loaded.id) as progress:
+    with terminal.Progress(loaded.id) as progress:
         timeline, _ = lib.plan_routine(loaded, NarrationCache(cache_dir), progress)
     if as_json:
         click.echo(json.dumps(timeline.to_json(), indent=2, ensure_ascii=False))
         return
-    click.echo(f"{timeline.title} ({loaded.id}): {_clock(timeline.length)}, {len(timeline.steps)} steps, "
+    click.echo(f"{timeline.title} ({loaded.id}): {terminal.clock(timeline.length)}, {len(timeline.steps)} steps, "
                f"voice {loaded.voice.engine}" + (f"/{loaded.voice.voice}" if loaded.voice.voice else ""))
     for step in timeline.steps:
-        click.echo(f"\n{_clock(step.start)}-{_clock(step.end)}  {step.title}")
+        click.echo(f"\n{terminal.clock(step.start)}-{terminal.clock(step.end)}  {step.title}")
         if step.fit is not None and step.fit.extended:
             click.echo(f"  extended by {step.fit.extended / RATE:.1f} s to fit its narration")
         if step.fit is not None and step.fit.speed > 1:
             click.echo(f"  narration spoken {step.fit.speed:.2f}x as fast to fit")
-        for line in _event_lines(step.events):
+        for line in terminal.event_lines(step.events):
             click.echo(f"  {line}")
-
-
-def _event_lines(events):
-    """Events as table rows, with runs of strokes or breaths (and the counts or breath words
-    spoken with them) folded into one line."""
-    i = 0
-    while i < len(events):
-        e = events[i]
-        if e.kind in ("tick", "countdown") or e.kind in ("inhale", "hold", "exhale"):
-            strokes = e.kind in ("tick", "countdown")
-            kinds, cue = (("tick", "countdown"), "countdown") if strokes else (("inhale", "hold", "exhale"), "breath")
-            j = i
-            while j < len(events) and (events[j].kind in kinds or events[j].cue == cue):
-                j += 1
-            run = events[i:j]
-            spoken = sum(1 for x in run if x.cue == cue)
-            if strokes:
-                paced = [x for x in run if x.kind in kinds]
-                every = (paced[-1].end - e.start) / len(paced) / RATE
-                counted = sum(1 for x in run if x.kind == "countdown") + spoken
-                if not any(x.kind == "tick" for x in run):
-                    line = f"countdown: {counted} counts, one every {every:.2f} s"
-                else:
-                    line = f"{len(paced)} strokes, one every {every:.2f} s" + (
-                        f", the last {counted} counted" if counted else "")
-            else:
-                line = f"{sum(1 for x in run if x.kind == 'inhale')} breath cycles" + (
-                    ", with breath words" if spoken else "")
-            yield f"{_clock(e.start)}  {line}"
-            i = j
-        elif e.kind == "speech":
-            text = e.text if len(e.text) <= 70 else e.text[:67] + "..."
-            cue = f"({CUES[e.cue]}) " if e.cue else ""
-            yield f"{_clock(e.start)}  speech {(e.end - e.start) / RATE:5.1f} s  {cue}{text}"
-            i += 1
-        else:
-            yield f"{_clock(e.start)}  {e.kind}"
-            i += 1
 
 
 _noted: set[str] = set()
@@ -224,15 +209,6 @@ def _note(message: str) -> None:
     if message not in _noted:
         _noted.add(message)
         click.echo(f"Note: {message}", err=True)
-
-
-def _clock(samples: int) -> str:
-    return _minutes(samples_to_ms(samples))
-
-
-def _minutes(ms: float) -> str:
-    """``mm:ss.s``."""
-    return f"{int(ms // 60000):02d}:{ms % 60000 / 1000:04.1f}"
 
 
 @main.command()
@@ -251,7 +227,11 @@ def check(routines, show_report, as_json, engine, voice, rate, volume, length, c
     reuses), so you know before rendering that everything fits. Problems go to stderr as
     FILE:LINE:COL: field: message (exit 2; exit 1 if the voice failed); warnings a practitioner
     would want, too."""
-    from voiceguide.plan import report
+    with processes.ctrl_c_ends_at_once():
+        from voiceguide import render as lib
+        from voiceguide.core.audio import samples_to_ms
+        from voiceguide.plan import report
+        from voiceguide.voice.cache import NarrationCache
 
     cache = NarrationCache(cache_dir)
     results, code = [], 0
@@ -264,7 +244,7 @@ def check(routines, show_report, as_json, engine, voice, rate, volume, length, c
                 for wanted in loaded.lengths:
                     _variant(loaded, wanted, False, cache)
             loaded, fitted = _variant(loaded, length, cues_only, cache)
-            with _Progress(loaded.id) as progress:
+            with terminal.Progress(loaded.id) as progress:
                 timeline, _ = lib.plan_routine(loaded, cache, progress)
         except VoiceguideError as exc:
             code = max(code, exc.exit_code)  # 2 for an invalid routine, 1 for an engine that failed
@@ -297,10 +277,13 @@ def check(routines, show_report, as_json, engine, voice, rate, volume, length, c
 
 
 @main.command()
-@click.argument("kind", type=click.Choice(list(script.SCHEMAS)), default="routine")
+@click.argument("kind", type=click.Choice(SCHEMA_KINDS), default="routine")
 def schema(kind):
     """Print the JSON Schema of a routine (or of the library's _defaults.yaml, or a snippet), made
     from the validator's own definitions; docs/ holds a copy for editors."""
+    with processes.ctrl_c_ends_at_once():
+        from voiceguide.script import load as script
+
     click.echo(json.dumps(script.json_schema(kind), indent=2, ensure_ascii=False))
 
 
@@ -311,6 +294,9 @@ def schema(kind):
 @handle_errors
 def new(name, title, scripts_dir):
     """Write NAME.yaml, a commented starting routine that passes check, and print its path."""
+    with processes.ctrl_c_ends_at_once():
+        from voiceguide.script import load as script
+
     click.echo(str(script.new_routine(name, scripts_dir, title)))
 
 
@@ -319,27 +305,48 @@ def new(name, title, scripts_dir):
 @cache_option
 @handle_errors
 def list_routines(scripts_dir, cache_dir):
-    """List the routines in the scripts folder with title, step count and length."""
+    """List the routines in the scripts folder with title, step count and length. Nothing is spoken:
+    a length is the plan's, from the narration cache, or marked ~ where narration not spoken yet
+    is estimated from its words (check or render speaks it)."""
+    with processes.ctrl_c_ends_at_once():
+        from voiceguide import render as lib
+        from voiceguide.core.errors import PlanError
+        from voiceguide.voice.cache import NarrationCache
+
     files = lib.routine_files(scripts_dir)
     if not files:
         click.echo(f"No routines in {scripts_dir}/")
         return
     cache = NarrationCache(cache_dir)
+    estimated = False
     for path in files:
         try:
-            routine = script.load_routine(path)
-            timeline, _ = lib.plan_routine(routine, cache)
-        except ScriptError as exc:
-            click.echo(f"{path.stem:<24} invalid: {len(exc.problems)} problem(s); see: voiceguide check {path.stem}")
+            routine = lib.load(path, note=_note)
+            timeline, exact = lib.plan_without_speaking(routine, cache)
+        except ScriptError as exc:  # a PlanError: its narration (perhaps as estimated) does not fit
+            why = "does not fit" if isinstance(exc, PlanError) else "invalid"
+            click.echo(f"{path.stem:<24} {why}: {len(exc.problems)} problem(s); see: voiceguide check {path.stem}")
             continue
-        click.echo(f"{path.stem:<24} {routine.title:<44} {len(routine.steps):>3} steps  {_clock(timeline.length)}")
+        estimated |= not exact
+        click.echo(f"{path.stem:<24} {routine.title:<44} {len(routine.steps):>3} steps  "
+                   f"{'~' * (not exact) + terminal.clock(timeline.length):>8}")
+    if estimated:
+        click.echo("~ estimated: narration not spoken yet is counted from its words "
+                   "(voiceguide check speaks it and gives the exact length)")
 
 
 @main.command()
-@click.option("--engine", metavar="NAME", help=f"Only this engine's voices: {', '.join(engines.ENGINES)}.")
+@click.option("--engine", metavar="NAME", help=f"Only this engine's voices (auto: the one it speaks with): "
+                                                f"{', '.join(ENGINE_NAMES)}.")
 @handle_errors
 def voices(engine):
     """List the voices each engine offers: engine, id, languages, quality."""
+    with processes.ctrl_c_ends_at_once():
+        from voiceguide.voice import engines
+
+    if engine == engines.AUTO:
+        engine = engines.resolve_engine(engine, note=_note)
+        _note(f"auto speaks with {engine} here")
     names = [engine] if engine else [n for n in engines.ENGINES if n != "fake"]
     for name in names:
         found = engines.get_engine(name).voices() if name != "piper" or engines.PiperEngine.available() else []
@@ -352,7 +359,7 @@ def voices(engine):
 
 @main.command()
 @click.argument("routines", nargs=-1)
-@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=lib.OUTPUT_DIR,
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=OUTPUT_DIR,
               show_default=True, help="The library folder to build into.")
 @click.option("--jobs", "-j", type=click.IntRange(1, 64), help="Routines rendered at once (default: one per core).")
 @click.option("--title", help="The library's title in the feed and page (default: the routines' album).")
@@ -367,68 +374,24 @@ def voices(engine):
 def build(routines, out_dir, jobs, title, base_url, bitrate, mono, scheduler, m4b, scripts_dir, cache_dir):
     """Build the library: render every routine in the scripts folder (or ROUTINES) that changed,
     in parallel, then write library.m3u8, feed.xml and index.html."""
-    from voiceguide.library import build as library
+    with processes.ctrl_c_ends_at_once():
+        from voiceguide.export.mp3 import Mp3Settings
+        from voiceguide.library import build as library
 
     settings = library.BuildSettings(scripts_dir=scripts_dir, out_dir=out_dir, cache_dir=cache_dir, title=title,
                                      base_url=base_url, mp3=Mp3Settings(bitrate=bitrate, channels=1 if mono else 2),
                                      m4b=m4b)
-    display = _BuildDisplay()
+    display = terminal.BuildDisplay()
     executor = library.cluster_executor(scheduler) if scheduler else None
     report = library.build(routines, settings, jobs=jobs, executor=executor, on_event=display)
     display.close()
-    click.echo(_summary(report))
+    click.echo(terminal.summary(report))
     for outcome in report.failed:
         click.echo(f"\nFailed: {outcome.id}\n{outcome.message}", err=True)
-    if report.failed:
+    if report.error:
+        click.echo(f"\nError: {report.error}", err=True)
+    if report.failed or report.error:
         sys.exit(1)
-
-
-def _summary(report) -> str:
-    rows = [f"{'routine':<24} {'status':<10} {'length':>8} {'time':>7}"]
-    for o in report.outcomes:
-        length = _minutes(o.duration_ms) if o.duration_ms else ""
-        took = f"{o.seconds:.1f} s" if o.status == "built" else ""
-        rows.append(f"{o.id:<24} {o.status:<10} {length:>8} {took:>7}")
-    counts = {s: sum(o.status == s for o in report.outcomes) for s in ("built", "unchanged", "failed")}
-    rows.append(f"{counts['built']} built, {counts['unchanged']} unchanged, {counts['failed']} failed "
-                f"in {report.seconds:.1f} s")
-    return "\n".join(rows)
-
-
-class _BuildDisplay:
-    """Build progress: one live line on a terminal (done/total and what is rendering now), plain log
-    lines otherwise."""
-
-    def __init__(self):
-        self.live = sys.stderr.isatty()
-        self.total = self.done = 0
-        self.running: list[str] = []
-
-    def __call__(self, kind: str, rid: str, outcome) -> None:
-        if kind == "queued":
-            self.total += 1
-        elif kind == "started":
-            self.running.append(rid)
-        elif kind == "done" and outcome is not None:
-            if rid in self.running:
-                self.running.remove(rid)
-            if outcome.status != "unchanged":
-                self.done += 1
-                self._log(f"{outcome.status} {rid}" + (f" in {outcome.seconds:.1f} s" if outcome.seconds else ""))
-        if self.live:
-            now = ", ".join(self.running[:3]) + (" ..." if len(self.running) > 3 else "")
-            click.echo(f"\r[{self.done}/{self.total}] rendering: {now}\033[K" if self.running else "\r\033[K",
-                       err=True, nl=False)
-
-    def _log(self, line: str) -> None:
-        if self.live:
-            click.echo(f"\r\033[K{line}", err=True)
-        else:
-            click.echo(line, err=True)
-
-    def close(self) -> None:
-        if self.live:
-            click.echo("\r\033[K", err=True, nl=False)
 
 
 @main.group()
@@ -444,10 +407,14 @@ def cache():
 @handle_errors
 def cache_info(cache_dir):
     """Where the cache is, what it holds and its size limit."""
+    with processes.ctrl_c_ends_at_once():
+        from voiceguide.voice.cache import SIZE_ENV, NarrationCache
+
     store = NarrationCache(cache_dir)
     contents = store.contents()
     lines = [str(store.root), "{} clips, {}".format(contents["clip"][0], _mb(contents["clip"][1]))]
-    for what, label in (("derived", "derived from them"), ("bed", "beds"), ("old", "left by older versions")):
+    for what, label in (("derived", "derived from them"), ("bed", "beds"), ("measured", "loudness of inspected files"),
+                        ("old", "left by older versions")):
         files, size = contents[what]
         if files:
             lines.append(f"{label}: {files} file{'s' * (files != 1)}, {_mb(size)}")
@@ -466,6 +433,9 @@ def _mb(size: int) -> str:
 @handle_errors
 def cache_clear(cache_dir):
     """Delete everything the cache keeps (narration is spoken again when needed)."""
+    with processes.ctrl_c_ends_at_once():
+        from voiceguide.voice.cache import NarrationCache
+
     store = NarrationCache(cache_dir)
     count, size = store.clear()
     click.echo(f"Removed {count} clips and what was kept with them ({_mb(size)}) from {store.root}")
@@ -473,7 +443,7 @@ def cache_clear(cache_dir):
 
 @main.command()
 @click.option("--dir", "folder", type=click.Path(file_okay=False, exists=True, path_type=Path),
-              default=lib.OUTPUT_DIR, show_default=True, help="The library folder to serve.")
+              default=OUTPUT_DIR, show_default=True, help="The library folder to serve.")
 @click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True,
               help="TCP port (0: any free one).")
 @click.option("--host", default="0.0.0.0", show_default=True,
@@ -482,7 +452,8 @@ def cache_clear(cache_dir):
 def serve(folder, port, host):
     """Serve the library folder over HTTP, so a phone on the same network can open the page or
     subscribe to the feed. Ctrl-C stops it."""
-    from voiceguide.library import serve as web
+    with processes.ctrl_c_ends_at_once():
+        from voiceguide.library import serve as web
 
     server = web.make_server(folder, host, port)
     url = web.address(server)
@@ -503,14 +474,17 @@ def serve(folder, port, host):
 @main.command()
 @click.argument("file", type=click.Path(dir_okay=False, exists=True, path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@cache_option
 @handle_errors
-def inspect(file, as_json):
+def inspect(file, as_json, cache_dir):
     """Show an MP3's tags, chapters, lyrics, duration, loudness and true peak, as a player (and a
-    loudness meter) would see them."""
-    from voiceguide.export import probe
+    loudness meter) would see them; the cache keeps a file's loudness, so it is metered once."""
+    with processes.ctrl_c_ends_at_once():
+        from voiceguide.export import probe
+        from voiceguide.voice.cache import NarrationCache
 
-    found = probe.inspect(file)
-    report = _inspection(found)
+    found = probe.inspect(file, NarrationCache(cache_dir))
+    report = probe.summary(found)
     if as_json:
         click.echo(json.dumps(report, indent=2, ensure_ascii=False))
         return
@@ -519,57 +493,10 @@ def inspect(file, as_json):
         if key == "chapters":
             click.echo(f"chapters ({len(value)})")
             for c in value:
-                click.echo(f"  {_clock_ms(c['start_ms'])}-{_clock_ms(c['end_ms'])}  {c['title']}")
+                click.echo(f"  {probe.clock_ms(c['start_ms'])}-{probe.clock_ms(c['end_ms'])}  {c['title']}")
         elif not isinstance(value, (list, dict)):
             text = str(value) if value not in (None, "") else "-"
             click.echo(textwrap.fill(f"{key:<{width}}  {text}", width=100, subsequent_indent=" " * (width + 2)))
-
-
-def _inspection(found) -> dict:
-    """What ``inspect`` prints, as plain values."""
-    from voiceguide.export.probe import image_size
-
-    h, t, loud = found.header, found.tags, found.loudness
-    cover = None
-    if t.cover is not None:
-        size = image_size(t.cover.data)
-        cover = f"{t.cover.mime}, " + (f"{size[0]}x{size[1]}, " if size else "") + f"{len(t.cover.data) / 1000:.1f} kB"
-    return {
-        "file": str(found.path), "title": t.title, "artist": t.artist, "album": t.album, "track": t.track,
-        "genre": t.genre, "year": t.year, "description": " ".join(t.description.split()), "cover": cover,
-        "duration": f"{_clock_ms(h.samples * 1000 / h.sample_rate)} ({h.samples} samples at {h.sample_rate} Hz)",
-        "format": f"MP3 {h.bitrate} kbit/s {'mono' if h.channels == 1 else 'stereo'}",
-        "header": f"{h.tag}: {h.frames} frames, encoder delay {h.delay}, padding {h.padding}"
-                  + (f" ({h.encoder})" if h.encoder else ""),
-        "loudness": f"{loud.integrated:.1f} LUFS integrated, range {loud.range:.1f} LU",
-        "true peak": f"{loud.true_peak:.1f} dBTP (sample peak {loud.sample_peak:.1f} dBFS)",
-        "lyrics": f"{len(t.lyrics)} timed lines" + (f", sidecar {found.lrc}" if found.lrc else ""),
-        "captions": ", ".join(str(p) for p in found.captions),
-        "chapters": [{"title": c.title, "start_ms": c.start_ms, "end_ms": c.end_ms} for c in t.chapters],
-    }
-
-
-def _clock_ms(ms: float) -> str:
-    return f"{int(ms // 60000):02d}:{ms % 60000 / 1000:06.3f}"
-
-
-class _Progress:
-    """A one-line progress display on a terminal (stderr); nothing when stderr is not a terminal."""
-
-    def __init__(self, name: str):
-        self.name = name
-        self.live = sys.stderr.isatty()
-
-    def __call__(self, phase: str, done: int, total: int) -> None:
-        if self.live and total:
-            click.echo(f"\r{self.name}: {phase} {100 * done // total:3d}%\033[K", err=True, nl=False)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        if self.live:
-            click.echo("\r\033[K", err=True, nl=False)
 
 
 if __name__ == "__main__":

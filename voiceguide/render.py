@@ -17,7 +17,7 @@ from pathlib import Path
 
 from voiceguide.core.audio import RATE
 from voiceguide.core.errors import PlanError, Problem, ScriptError, UsageError
-from voiceguide.core.files import safe_name
+from voiceguide.core.files import OUTPUT_DIR, SCRIPTS_DIR, safe_name
 from voiceguide.core.loudness import from_energies
 from voiceguide.export.captions import write_captions
 from voiceguide.export.m4b import Audiobook, m4b_path
@@ -35,8 +35,6 @@ from voiceguide.sound.mix import CHUNK, BedGain, energies, mix, place_events
 from voiceguide.voice import engines, phrasing
 from voiceguide.voice.cache import NarrationCache, Speech
 
-SCRIPTS_DIR = Path("scripts_yaml")
-OUTPUT_DIR = Path("output")
 
 Progress = Callable[[str, int, int], None]
 """Called as ``progress(phase, done, total)`` while a render runs."""
@@ -106,11 +104,12 @@ def narrate(routine: Routine, cache: NarrationCache | None = None, progress: Pro
     texts = list(speeds) if speeds is not None else routine.texts()
     spoken: dict[str, Speech] = {}
     todo: list[tuple[str, Voice, str]] = []
+    key_of = speech_keys(routine.voice)
     for text in texts:
         voice = routine.voice
         if speeds is not None:
             voice = dataclasses.replace(voice, rate=voice.rate * speeds[text])
-        key = speech_key(text, voice)
+        key = key_of(text, voice)
         if (speech := cache.get(key)) is not None:
             spoken[text] = speech
         else:
@@ -151,11 +150,22 @@ when what speak makes changes."""
 def speech_key(text: str, voice: Voice) -> str:
     """The narration cache's key for ``text`` spoken by ``voice`` (engine and voice settled):
     everything that shapes the clip."""
+    return speech_keys(voice)(text, voice)
+
+
+def speech_keys(voice: Voice) -> Callable[[str, Voice], str]:
+    """``speech_key`` for many phrases spoken by ``voice``'s engine and voice (at any rate or
+    pause): the engine is asked its version and voice once, not once a phrase."""
     engine = engines.get_engine(voice.engine)
-    return NarrationCache.key(engine=engine.name, version=engine.version(), speech=SPEECH,
-                              voice=engine.resolve_voice(voice.voice), rate=voice.rate, volume=voice.volume,
-                              sentence_pause=voice.sentence_pause, comma_pause=voice.comma_pause,
-                              said=phrasing.respell(text, voice.pronounce), text=text)
+    fixed = {"engine": engine.name, "version": engine.version(), "speech": SPEECH,
+             "voice": engine.resolve_voice(voice.voice)}
+
+    def key(text: str, said_by: Voice) -> str:
+        return NarrationCache.key(**fixed, rate=said_by.rate, volume=said_by.volume,
+                                  sentence_pause=said_by.sentence_pause, comma_pause=said_by.comma_pause,
+                                  said=phrasing.respell(text, said_by.pronounce), text=text)
+
+    return key
 
 
 SPEED_ROUNDS = 4
@@ -203,6 +213,51 @@ def variant(routine: Routine, wanted: Variant, cache: NarrationCache | None = No
         cue_clips = narrate(variants.cues_only(routine), cache, progress, workers=workers)
         routine = variants.cues_only(routine, timeline, _lengths(cue_clips))
     return variants.named(routine, wanted), fitted
+
+
+def plan_without_speaking(routine: Routine, cache: NarrationCache | None = None) -> tuple[Plan, bool]:
+    """The routine's plan from the narration lengths the cache records, speaking nothing, and
+    whether it is exact (``plan_routine``'s own). A phrase the cache does not hold yet is
+    estimated from its words at the voice's rate (``estimated_length``); so is one that the
+    ``speed`` policy would speak faster. For listings: ``check`` and ``render`` speak and plan."""
+    cache = cache if cache is not None else NarrationCache()
+    key_of = speech_keys(routine.voice)
+    exact = True
+
+    def lengths(speeds: Mapping[str, float], texts: Iterable[str]) -> dict[str, int]:
+        nonlocal exact
+        found = {}
+        for text in texts:
+            voice = dataclasses.replace(routine.voice, rate=routine.voice.rate * speeds.get(text, 1.0))
+            length = cache.length(key_of(text, voice))
+            if length is None:
+                exact = False
+                length = estimated_length(text, voice)
+            found[text] = length
+        return found
+
+    known = lengths({}, routine.texts())
+    speeds: dict[str, float] = {}
+    for _ in range(SPEED_ROUNDS):
+        wanted = speedups(routine, known, speeds)
+        if not wanted:
+            break
+        speeds.update(wanted)
+        known.update(lengths(speeds, wanted))
+    return plan(routine, known, speeds), exact
+
+
+ESTIMATE_PAUSE = 0.4
+"""Seconds ``estimated_length`` adds for each sentence after the first (engines pause there)."""
+
+
+def estimated_length(text: str, voice: Voice) -> int:
+    """About how long (samples) ``voice`` takes to say ``text``: its words at the voice's rate,
+    plus a pause between sentences. An estimate, for listings; speaking it measures it."""
+    words = len(text.split())
+    sentences = max(1, sum(text.count(mark) for mark in ".!?"))
+    pause = voice.sentence_pause if voice.sentence_pause is not None else ESTIMATE_PAUSE
+    return max(1, round((words * 60 / voice.rate + (sentences - 1) * pause) * RATE))
 
 
 def _check_length(timeline: Plan) -> None:

@@ -211,7 +211,7 @@ def test_sides_misuse(tmp_path: Path) -> None:
         "r.yaml:7:60: steps[3].switch: expected true, false or text, got a list",
         "r.yaml:8:68: steps[4].switch.pause: must be at least 0 seconds, got -1",
         "r.yaml:9:18: intro.sides: unknown field; expected one of: title, say, duration, strokes, stroke_every, "
-        "breath, countdown, halfway, time_left, closing, overflow, pace",
+        "breath, countdown, halfway, time_left, closing, overflow, pace, cue",
     ]
 
 
@@ -379,7 +379,8 @@ def test_problems_in_snippets_are_reported_at_their_own_lines(tmp_path: Path) ->
         "rounds, strokes, duration, cycles, inhale, exhale, hold, remaining; did you mean '{side}'?",
         "_snippets/bad.yaml:3:11: duration: must be more than 0 seconds, got -3",
         "_snippets/bad.yaml:4:1: stroke: unknown field; did you mean 'strokes'?",
-        "_snippets/broken.yaml:2:1: YAML syntax error: expected the node content, but found '<stream end>'",
+        "_snippets/broken.yaml:1:10: YAML syntax error: the '[' that opens here is not closed before the file ends; "
+        "end it with ']'",
         "_snippets/empty.yaml:1:1: the file is empty; a snippet holds a step or a list of steps",
         "_snippets/text.yaml:1:1: expected a step, or a list of steps, got text",
     ]
@@ -478,7 +479,7 @@ def test_problems_in_the_defaults_file_are_reported_with_the_routines(tmp_path: 
         "r.yaml:3:30: steps[0].duration: must be more than 0 seconds, got 0",
         "_defaults.yaml:1:15: voice.rate: must be between 60 and 400, got 20",
         "_defaults.yaml:2:1: title: unknown field; expected one of: author, album, genre, image, voice, "
-        "background, sounds, timing, loudness, true_peak",
+        "background, sounds, timing, loudness, true_peak, lengths, variants",
     ]
 
 

@@ -236,12 +236,21 @@ def test_a_byte_order_mark_is_fine(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("title: a: b\n", "1:9: YAML syntax error: mapping values are not allowed here"),
-        ("steps: [1, 2\n", "2:1: YAML syntax error: expected ',' or ']', but got '<stream end>'"),
+        ("title: a: b\n", "1:8: YAML syntax error: the value of 'title' holds ': ', which YAML reads as another key; "
+                           'put the value in quotes: title: "a: b"'),
+        ("steps: [1, 2\n", "1:8: YAML syntax error: the '[' that opens here is not closed before the file ends; "
+                           "end it with ']' (items inside are separated by ',')"),
         ("title: a\n---\ntitle: b\n",
-         "2:1: YAML syntax error: expected a single document in the stream but found another document"),
-        ("title: \x07\n", "1:8: YAML syntax error: unacceptable character #x0007: special characters are not allowed"),
-        ("steps: *nothing\n", "1:8: YAML syntax error: found undefined alias 'nothing'"),
+         "2:1: YAML syntax error: a second document starts here ('---'); a file holds one (routine, snippet or "
+         "defaults): remove this line and what follows, or put it in a file of its own"),
+        ("title: \x07\n", "1:8: YAML syntax error: the control character U+0007, which a routine's text may not hold: "
+                          "remove it"),
+        ("steps: *nothing\n", "1:8: YAML syntax error: '*nothing' repeats a value marked '&nothing', but no value above "
+                              "is marked so; mark one with '&nothing', or write the value here"),
+        ("title: T\ndescription x\nsteps: []\n", "2:1: YAML syntax error: 'description x' has no ':' after its key; a "
+                                               "field is written 'name: value' (did you mean 'description: x'?)"),
+        ("steps:\n\t- pause: 1\n", "2:1: YAML syntax error: a tab character: YAML indents with spaces only, never tabs; "
+                                  "replace the tab with spaces"),
     ],
 )
 def test_yaml_syntax_errors(tmp_path: Path, text: str, expected: str) -> None:

@@ -16,6 +16,10 @@ import time
 import unicodedata
 from pathlib import Path
 
+SCRIPTS_DIR = Path("scripts_yaml")
+"""Where routine files are read from unless a command is told otherwise (relative to the working folder)."""
+OUTPUT_DIR = Path("output")
+"""Where renders and builds write unless told otherwise."""
 PART = ".part"
 _PART_NAME = re.compile(r"\.(?P<name>.+)\.(?P<pid>\d+)\.[A-Za-z0-9_]+\.part")
 #: Temporary files of the old naming (no PID) older than this (seconds) are stale too.

@@ -41,6 +41,28 @@ def interrupts_blocked() -> Iterator[None]:
         signal.pthread_sigmask(signal.SIG_SETMASK, old)
 
 
+@contextlib.contextmanager
+def ctrl_c_ends_at_once() -> Iterator[None]:
+    """Within it, Ctrl-C writes ``Interrupted.`` and ends the process at once, exit 130: for a
+    command still importing what it needs, which has written nothing yet (a KeyboardInterrupt raised
+    inside an extension module's import can end the process by SIGINT, exit -2, however it is
+    caught). Only where Ctrl-C is live (the default handler) and in the main thread."""
+    default = signal.default_int_handler
+    live = threading.current_thread() is threading.main_thread() and signal.getsignal(signal.SIGINT) is default
+    if live:
+        signal.signal(signal.SIGINT, _interrupted)
+    try:
+        yield
+    finally:
+        if live:
+            signal.signal(signal.SIGINT, default)
+
+
+def _interrupted(signum, frame) -> None:
+    os.write(2, b"Interrupted.\n")
+    os._exit(130)
+
+
 def ignore_interrupts() -> None:
     """In a child: ignore SIGINT from now on, then unblock it (a Ctrl-C pending since the start is
     dropped). The parent handles Ctrl-C and stops its children."""

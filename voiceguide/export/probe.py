@@ -8,10 +8,13 @@ is measured by decoding the file with ffmpeg as a stream, in constant memory.
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import struct
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 
@@ -184,13 +187,75 @@ def measure_file(path: str | Path, channels: int | None = None, seconds_per_read
     return meter.result()
 
 
-def inspect(path: str | Path) -> Inspection:
-    """Read back everything about an MP3 that voiceguide wrote (or any MP3 with an Info header)."""
+MEASURE = 1
+"""The version of how ``measure_file`` meters a file: part of what a measurement is kept under."""
+
+
+class Measurements(Protocol):
+    """Where measurements are kept by the file's checksum (``NarrationCache`` is one)."""
+
+    def measured(self, digest: str) -> dict | None: ...
+
+    def remember(self, digest: str, values: dict) -> None: ...
+
+
+def inspect(path: str | Path, kept: Measurements | None = None) -> Inspection:
+    """Read back everything about an MP3 that voiceguide wrote (or any MP3 with an Info header).
+
+    Metering decodes the whole file; with ``kept``, what was measured of these very bytes before
+    (the same SHA-256) is used instead, and a new measurement is kept there."""
     path = Path(path)
     if not path.is_file():
         raise AudioError(f"{path}: no such file")
     header = read_header(path)
     sidecar = lrc_path(path)
     captions = tuple(p for p in (path.with_suffix(".vtt"), path.with_suffix(".srt")) if p.is_file())
-    return Inspection(path, header, read_tags(path), measure_file(path, header.channels),
+    return Inspection(path, header, read_tags(path), _loudness(path, header.channels, kept),
                       sidecar if sidecar.is_file() else None, captions)
+
+
+def _loudness(path: Path, channels: int, kept: Measurements | None) -> Loudness:
+    if kept is None:
+        return measure_file(path, channels)
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(1 << 20):
+            digest.update(block)
+    name = f"loudness-{MEASURE}-{digest.hexdigest()}"
+    values = kept.measured(name)
+    fields = [f.name for f in dataclasses.fields(Loudness)]
+    if values is not None and set(values) == set(fields):
+        try:
+            return Loudness(**{k: float(values[k]) for k in fields})
+        except (TypeError, ValueError):
+            pass
+    measured = measure_file(path, channels)
+    kept.remember(name, dataclasses.asdict(measured))
+    return measured
+
+
+def summary(found: Inspection) -> dict:
+    """What ``voiceguide inspect`` prints, as plain values (``--json`` prints them as they are)."""
+    h, t, loud = found.header, found.tags, found.loudness
+    cover = None
+    if t.cover is not None:
+        size = image_size(t.cover.data)
+        cover = f"{t.cover.mime}, " + (f"{size[0]}x{size[1]}, " if size else "") + f"{len(t.cover.data) / 1000:.1f} kB"
+    return {
+        "file": str(found.path), "title": t.title, "artist": t.artist, "album": t.album, "track": t.track,
+        "genre": t.genre, "year": t.year, "description": " ".join(t.description.split()), "cover": cover,
+        "duration": f"{clock_ms(h.samples * 1000 / h.sample_rate)} ({h.samples} samples at {h.sample_rate} Hz)",
+        "format": f"MP3 {h.bitrate} kbit/s {'mono' if h.channels == 1 else 'stereo'}",
+        "header": f"{h.tag}: {h.frames} frames, encoder delay {h.delay}, padding {h.padding}"
+                  + (f" ({h.encoder})" if h.encoder else ""),
+        "loudness": f"{loud.integrated:.1f} LUFS integrated, range {loud.range:.1f} LU",
+        "true peak": f"{loud.true_peak:.1f} dBTP (sample peak {loud.sample_peak:.1f} dBFS)",
+        "lyrics": f"{len(t.lyrics)} timed lines" + (f", sidecar {found.lrc}" if found.lrc else ""),
+        "captions": ", ".join(str(p) for p in found.captions),
+        "chapters": [{"title": c.title, "start_ms": c.start_ms, "end_ms": c.end_ms} for c in t.chapters],
+    }
+
+
+def clock_ms(ms: float) -> str:
+    """``mm:ss.sss``."""
+    return f"{int(ms // 60000):02d}:{ms % 60000 / 1000:06.3f}"

@@ -304,23 +304,6 @@ def load_cover(path: str | Path) -> Cover:
     return Cover(_to_png(path), "image/png")
 
 
-def image_problem(path: str | Path) -> str:
-    """Why the file at ``path`` cannot be a routine's cover art (``""`` when it can): it must be a
-    PNG or JPEG image that decodes."""
-    from PIL import Image, UnidentifiedImageError
-
-    try:
-        with Image.open(path) as image:
-            if image.format not in ("PNG", "JPEG"):
-                return f"a {image.format} image; cover art must be a PNG or JPEG image"
-            image.load()
-    except UnidentifiedImageError:
-        return "not an image; cover art must be a PNG or JPEG image"
-    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
-        return f"the image is damaged or too large: {exc}"
-    return ""
-
-
 def _to_png(path: Path) -> bytes:
     import subprocess
 

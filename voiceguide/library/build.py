@@ -44,6 +44,7 @@ from voiceguide.core.files import (
     OLD_PART_AGE,
     atomic_write_bytes,
     atomic_write_text,
+    os_error_message,
     remove_own_parts,
     remove_stale_parts,
     safe_name,
@@ -104,6 +105,8 @@ class Outcome:
 class BuildReport:
     outcomes: tuple[Outcome, ...]
     seconds: float
+    error: str = ""
+    """Why the playlist, feed, page or index could not be written (the old ones stay); "" if they were."""
 
     @property
     def failed(self) -> list[Outcome]:
@@ -177,6 +180,19 @@ def build(names: Iterable[str] = (), settings: BuildSettings = BuildSettings(), 
     finally:
         rendering.close()  # on Ctrl-C: the workers are stopped now, not at exit
 
+    try:
+        _update_index(out_dir, order, unreadable, built, hashes, settings, full=not names)
+    except OSError as exc:  # a read-only or full folder: the routines' own reasons are kept
+        return BuildReport(tuple(outcomes[r] for r in order if r in outcomes), time.monotonic() - started,
+                           os_error_message(exc))
+    return BuildReport(tuple(outcomes[r] for r in order if r in outcomes), time.monotonic() - started)
+
+
+def _update_index(out_dir: Path, targets: list[str], unreadable: set[str], built: dict[str, dict],
+                  hashes: Hashes, settings: BuildSettings, full: bool) -> None:
+    """Merge what was built into the library's index and write it (with the playlist, feed and
+    page); a ``full`` build also removes what is no longer a target (a routine and its variants),
+    except the variants of a routine that cannot be read now (``unreadable``), kept until it can."""
     with library_lock(out_dir):  # another build may have written the index since: merge into it
         index = _read_index(out_dir)
         manifest = index["routines"]
@@ -187,17 +203,15 @@ def build(names: Iterable[str] = (), settings: BuildSettings = BuildSettings(), 
             manifest[rid] = {"fingerprint": result["fingerprint"], "entry": result["entry"],
                              "size": result["size"], "outputs": result["outputs"], "version": result["version"],
                              "published": old["published"] if same_audio else int(time.time())}
-        if not names:  # a full build: what no longer has a script goes
-            current = set(order)  # a routine that cannot be read keeps its variants until it can
-            gone = [r for r in manifest if r not in current and manifest[r]["entry"].get("of", r) not in unreadable]
-            for rid in gone:
+        if full:  # what no longer has a script goes
+            current = set(targets)
+            for rid in [r for r in manifest if r not in current and manifest[r]["entry"].get("of", r) not in unreadable]:
                 for suffix in OUTPUT_SUFFIXES:
                     (out_dir / f"{safe_name(rid)}{suffix}").unlink(missing_ok=True)
                 del manifest[rid]
         known = {**index.get("hashes", {}), **hashes.known}
         _write_index(out_dir, manifest, {path: v for path, v in known.items() if os.path.exists(path)}, settings)
         remove_old_versions(out_dir, linked_before - _versioned(manifest), keep=_versioned(manifest))
-    return BuildReport(tuple(outcomes[r] for r in order if r in outcomes), time.monotonic() - started)
 
 
 def refuse_collisions(paths: list[Path], scripts_dir: Path) -> None:
@@ -442,22 +456,24 @@ def render_one(path: str, fingerprint: str, settings: BuildSettings, variant: Va
         cache = NarrationCache(settings.cache_dir)
         routine, _ = lib.variant(lib.load(path), variant, cache)
         rendered = lib.render(routine, out_dir, cache=cache, mp3=settings.mp3, track=track, m4b=settings.m4b)
+        name = safe_name(rid)
+        if not settings.m4b:  # one from a build that asked for it would be out of date now
+            (out_dir / f"{name}.m4b").unlink(missing_ok=True)
+        version = audio_digest(rendered.path)[:VERSION_LENGTH]
+        folder = f"{VERSIONS}/{version}"
+        entry = page_entry(rendered.routine, rendered.plan, f"{folder}/{rendered.path.name}")
+        entry.update(of=Path(path).stem, variant=variant.note)  # which routine, and which version ("": the full one)
+        cover = _write_cover(rendered.path, out_dir, name)
+        entry["image"] = f"{folder}/{cover}" if cover else None
+        entry["version"] = version
+        atomic_write_text(out_dir / f"{name}.chapters.json",
+                          json.dumps(feed.json_chapters(entry), indent=2, ensure_ascii=False) + "\n")
+        written = [out_dir / f"{name}{suffix}" for suffix in OUTPUT_SUFFIXES if (out_dir / f"{name}{suffix}").is_file()]
+        linked = link_version(out_dir, folder, [f for f in written if f.name.removeprefix(name) in LINKED_SUFFIXES])
     except VoiceguideError as exc:
         return {"outcome": Outcome(rid, "failed", time.monotonic() - started, message=_message(exc))}
-    name = safe_name(rid)
-    if not settings.m4b:  # one from a build that asked for it would be out of date now
-        (out_dir / f"{name}.m4b").unlink(missing_ok=True)
-    version = audio_digest(rendered.path)[:VERSION_LENGTH]
-    folder = f"{VERSIONS}/{version}"
-    entry = page_entry(rendered.routine, rendered.plan, f"{folder}/{rendered.path.name}")
-    entry.update(of=Path(path).stem, variant=variant.note)  # which routine, and which version ("": the full one)
-    cover = _write_cover(rendered.path, out_dir, name)
-    entry["image"] = f"{folder}/{cover}" if cover else None
-    entry["version"] = version
-    atomic_write_text(out_dir / f"{name}.chapters.json",
-                      json.dumps(feed.json_chapters(entry), indent=2, ensure_ascii=False) + "\n")
-    written = [out_dir / f"{name}{suffix}" for suffix in OUTPUT_SUFFIXES if (out_dir / f"{name}{suffix}").is_file()]
-    linked = link_version(out_dir, folder, [f for f in written if f.name.removeprefix(name) in LINKED_SUFFIXES])
+    except OSError as exc:  # an unwritable or full output folder: this routine fails, with the file named
+        return {"outcome": Outcome(rid, "failed", time.monotonic() - started, message=os_error_message(exc))}
     hashes = Hashes()  # after linking, which changes each file's change time
     outputs = {file.relative_to(out_dir).as_posix(): hashes.digest(file) for file in [*written, *linked]}
     return {"outcome": Outcome(rid, "built", time.monotonic() - started, entry["duration_ms"]),

@@ -32,14 +32,11 @@ from itertools import pairwise
 from voiceguide.core.audio import RATE, seconds_to_samples
 from voiceguide.core.errors import PlanError, Problem
 from voiceguide.plan.model import CUES, Event, Fit, Plan, PlannedStep
-from voiceguide.script.model import Breath, BreathWords, Countdown, Routine, Step
+from voiceguide.script.model import LONG_HOLD, Breath, BreathWords, Countdown, Routine, Step
 from voiceguide.script.text import split_pauses
 
 AUTO_TAIL = 1.5
 """Seconds a step without a set duration lasts after its words (the last step: the bed's fade-out)."""
-LONG_HOLD = 10.0
-"""Seconds a step without strokes or breaths (a hold, a rest) may stay quiet after its words (or
-from its start, without words) before quiet pulses mark time passing through it."""
 SPEED_MARGIN = 1.02
 """``speedups`` asks for this much more speed than the lengths say is enough: engines round rates."""
 

@@ -2,50 +2,35 @@
 
 ``script.load_routine`` reads files with these definitions and ``script.json_schema`` describes
 them, so the validator and the JSON Schema cannot drift apart. What needs more than one file or
-more than one field (includes, repeats, sides, names in texts, does it fit) is ``script.py``'s work;
-the values here that are not model values yet (``Repeat``, ``Include``, ``BreathSpec``, ...) carry
-what it needs for that.
+more than one field (includes, repeats, sides, names in texts, does it fit) is ``unroll.py``'s work;
+the values here that are not model values yet (``specs.py``: ``Repeat``, ``Include``, ``BreathSpec``,
+...) carry what it needs for that.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import yaml
 
-from voiceguide.core.errors import Where
 from voiceguide.script.kinds import (
     INVALID,
-    AtLeastOne,
-    AtMostOne,
     Choice,
     Context,
     Duration,
-    Field,
     FileRef,
     Flag,
-    Form,
     Integer,
     Kind,
-    ListOf,
-    Loaded,
-    Mapping,
     Narration,
     Number,
-    OneOf,
     Phrase,
-    RequiredUnless,
     Respellings,
-    Rule,
-    Shorthand,
     SoundRef,
     Text,
-    has_field,
-    into,
-    is_mapping,
-    is_scalar,
 )
 from voiceguide.script.model import (
     BUILTIN_BEDS,
@@ -66,6 +51,32 @@ from voiceguide.script.model import (
     Timing,
     Voice,
 )
+from voiceguide.script.shapes import (
+    AtLeastOne,
+    AtMostOne,
+    Field,
+    Form,
+    ListOf,
+    Loaded,
+    Mapping,
+    OneOf,
+    RequiredUnless,
+    Rule,
+    Shorthand,
+    has_field,
+    into,
+    is_mapping,
+    is_scalar,
+)
+from voiceguide.script.specs import (
+    BreathSpec,
+    CountdownSpec,
+    Include,
+    Repeat,
+    SwitchSpec,
+    TimeLeftSpec,
+    Words,
+)
 from voiceguide.script.text import format_seconds
 
 MAX_SOUND_SECONDS = 30.0
@@ -84,68 +95,6 @@ DEFAULT_TIME_LEFT = "{remaining} left."
 """What a time-left callout says, unless the step says otherwise."""
 DEFAULT_BREATH_WORDS = {"inhale": "Breathe in", "hold": "Hold", "exhale": "Breathe out", "hold_out": "Hold"}
 """The breath words of ``words: true``."""
-
-
-# --- Values that script.py finishes -----------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Repeat:
-    """``repeat: N`` with its ``steps``: the items, loaded, to be unrolled ``count`` times."""
-
-    count: int
-    items: tuple[Any, ...]
-    where: Where
-
-
-@dataclass(frozen=True)
-class Include:
-    """``include: NAME``: the snippet's items, loaded from its own file, and the step fields
-    written beside ``include`` (which a one-step snippet takes in place of its own)."""
-
-    name: str
-    items: tuple[Any, ...]
-    where: Where
-    overrides: Loaded
-
-
-@dataclass(frozen=True)
-class Words:
-    """Breath words as written: a phrase for each phase that has one."""
-
-    phrases: dict[str, Phrase]
-    cycles: int | None
-
-
-@dataclass(frozen=True)
-class BreathSpec:
-    """A breath pacing: the ``Breath`` without its words, and the words still to fill in."""
-
-    breath: Breath
-    words: Words | None
-
-
-@dataclass(frozen=True)
-class SwitchSpec:
-    """``switch``: ``say`` is a phrase, ``False`` (no words), or ``None`` (the default words)."""
-
-    say: Phrase | bool | None
-    pause: float | None
-
-
-@dataclass(frozen=True)
-class CountdownSpec:
-    count: int
-    unit: str
-    say: Phrase | None
-    where: Where
-
-
-@dataclass(frozen=True)
-class TimeLeftSpec:
-    at: tuple[float, ...]
-    say: Phrase | None
-    where: Where
 
 
 # --- Kinds only this format needs -------------------------------------------------------------
@@ -214,7 +163,7 @@ class LoopFits(Rule):
         if bed is None or bed in BUILTIN_BEDS or (start is None and end is None):
             return
         from voiceguide.core.audio import seconds_to_samples
-        from voiceguide.sound.sounds import check_file
+        from voiceguide.script.media import check_file
 
         facts = check_file(bed, MAX_BED_SECONDS)
         for name, value in (("loop_start", start), ("loop_end", end)):
@@ -228,7 +177,7 @@ class LoopFits(Rule):
 
 
 def _image_problem(path: Path) -> str:
-    from voiceguide.export.tags import image_problem
+    from voiceguide.script.media import image_problem
 
     return image_problem(path)
 
@@ -528,7 +477,7 @@ STEP = Mapping(
     _step_fields(Field("title", Text(), "The chapter name.", required=True), sides=True),
     rules=(PACING, RequiredUnless("duration", "breath", "only breath steps may leave it out")),
 )
-"""A step; it loads as a ``Loaded`` that ``script.py`` turns into one ``Step`` per side and round."""
+"""A step; it loads as a ``Loaded`` that ``unroll.py`` turns into one ``Step`` per side and round."""
 
 OVERRIDES = Mapping(
     (Field("include", Text(), "The snippet's name: a file in the library's _snippets/ folder, without .yaml.",

@@ -2,8 +2,12 @@
 
 A *kind* (``Text``, ``Number``, ``Duration``, ``Mapping``, ...) does two things: it checks and
 converts one YAML node, reporting problems at the node's line and column, and it describes itself
-as JSON Schema. ``format.py`` declares the routine format as a tree of kinds; ``script.py`` reads
+as JSON Schema. ``format.py`` declares the routine format as a tree of kinds; ``load.py`` reads
 files with it. A new field is one more ``Field`` in a ``Mapping``.
+
+This module holds what every kind shares (``Context``, ``Kind``) and the kinds of one value (text,
+numbers, durations, files); ``shapes.py`` the kinds that hold others (``Mapping``, ``ListOf``,
+``OneOf``, ``Shorthand``) and the rules between fields.
 """
 
 from __future__ import annotations
@@ -15,8 +19,7 @@ import re
 import textwrap
 from abc import ABC, abstractmethod
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
-from itertools import combinations
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -47,7 +50,8 @@ INVALID = _Invalid.INVALID
 """What a kind returns for a value it rejected, after reporting why."""
 
 
-_MISSING = object()
+MISSING = object()
+"""What ``Context.inherited_value`` returns for a field the library's defaults do not set."""
 
 
 @dataclass
@@ -63,13 +67,13 @@ class Context:
     """Values that stand in for fields not written, by field path (``voice.rate``): for a routine,
     those of the library's defaults file."""
     include: Callable[[str, Where], Any] | None = None
-    """Reads the snippet a step item names, as ``include(name, where)``; set by ``script.py``."""
+    """Reads the snippet a step item names, as ``include(name, where)``; set by ``load.py``."""
     library: Path | None = None
     """The library folder, which files named in the file may not leave (default: ``folder``)."""
 
     def inherited_value(self, path: str) -> Any:
         """The inherited value of the field at ``path``, or ``MISSING``."""
-        return self.inherited.get(path, _MISSING)
+        return self.inherited.get(path, MISSING)
 
     def where(self, node: yaml.Node, path: str) -> Where:
         """The node's place in the file (1-based), named by ``path``."""
@@ -187,7 +191,7 @@ class Respellings(Kind):
         if not isinstance(node, yaml.MappingNode):
             return ctx.reject(node, path, f"expected a mapping of words to how they are said, got {describe(node, ctx)}")
         inherited = ctx.inherited_value(path)
-        entries = dict(() if inherited is _MISSING else inherited)
+        entries = dict(() if inherited is MISSING else inherited)
         ok = True
         for key, value in node.value:
             word = Text(collapse=True).load(key, path, ctx)
@@ -247,9 +251,7 @@ class SoundRef(Kind):
             real = ctx.inside(node, path, name)
             if real is INVALID:
                 return real
-            from voiceguide.sound.sounds import (
-                check_file,  # decoding the routine's own files is part of reading it
-            )
+            from voiceguide.script.media import check_file  # decoding the routine's own files is part of reading it
 
             problem = check_file(real, self.max_seconds).problem
             return ctx.reject(node, path, f"{file}: {problem}") if problem else str(real)
@@ -437,287 +439,3 @@ class Duration(Kind):
         else:
             number["minimum"] = self.at_least
         return {"oneOf": [number, {"type": "string", "pattern": f"^{DURATION_PATTERN}$"}]}
-
-
-# --- Structures -------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Field:
-    """One field of a mapping.
-
-    ``default`` (JSON-compatible) stands in for the field when it is not written, and is shown
-    in the JSON Schema; ``None`` leaves the field out (or to the model's own default).
-    """
-
-    name: str
-    kind: Kind
-    description: str
-    required: bool = False
-    default: Any = None
-
-
-@dataclass
-class Loaded:
-    """A checked mapping, before it becomes a model value."""
-
-    where: Where
-    """The mapping itself."""
-    values: dict[str, Any] = field(default_factory=dict)
-    """Fields whose values passed their checks (converted), and the defaults of fields not written."""
-    places: dict[str, Where] = field(default_factory=dict)
-    """Every known field that was written, valid or not, in the order written."""
-
-
-class Rule(ABC):
-    """A constraint between the fields of one mapping."""
-
-    @abstractmethod
-    def check(self, loaded: Loaded, ctx: Context) -> None:
-        """Report to ``ctx`` where ``loaded`` breaks the rule."""
-
-    @abstractmethod
-    def schema(self) -> dict[str, Any] | None:
-        """The rule as JSON Schema (applied to the mapping); ``None`` where JSON Schema cannot say it."""
-
-
-@dataclass(frozen=True)
-class AtMostOne(Rule):
-    """At most one of ``names`` may be written; each one after the first is a problem."""
-
-    names: tuple[str, ...]
-
-    def check(self, loaded: Loaded, ctx: Context) -> None:
-        written = [name for name in loaded.places if name in self.names]
-        listed = f"{', '.join(self.names[:-1])} and {self.names[-1]}"
-        for name in written[1:]:
-            ctx.report(loaded.places[name], f"use only one of {listed}")
-
-    def schema(self) -> dict[str, Any]:
-        return {"not": {"anyOf": [{"required": list(pair)} for pair in combinations(self.names, 2)]}}
-
-
-@dataclass(frozen=True)
-class AtLeastOne(Rule):
-    """At least one of ``names`` must be written (the mapping's place is the problem's)."""
-
-    names: tuple[str, ...]
-
-    def check(self, loaded: Loaded, ctx: Context) -> None:
-        if not any(name in loaded.places for name in self.names):
-            ctx.report(loaded.where, f"give {' or '.join(self.names)}")
-
-    def schema(self) -> dict[str, Any]:
-        return {"anyOf": [{"required": [name]} for name in self.names]}
-
-
-@dataclass(frozen=True)
-class RequiredUnless(Rule):
-    """``name`` is required unless ``other`` is written; ``reason`` says so in the message."""
-
-    name: str
-    other: str
-    reason: str
-
-    def check(self, loaded: Loaded, ctx: Context) -> None:
-        if self.name not in loaded.places and self.other not in loaded.places:
-            where = replace(loaded.where, path=join_path(loaded.where.path, self.name))
-            ctx.report(where, f"required field is missing ({self.reason})")
-
-    def schema(self) -> dict[str, Any]:
-        return {"anyOf": [{"required": [self.name]}, {"required": [self.other]}]}
-
-
-@dataclass(frozen=True)
-class Mapping(Kind):
-    """A mapping with a fixed set of fields; anything else in it is a problem.
-
-    Without ``build`` it loads as a ``Loaded`` (even with required fields missing, so later checks
-    still see what is there). With ``build``, it loads as ``build(loaded)``, or as ``INVALID`` when
-    a required field is missing or any field is invalid. ``expected`` names it in "expected X, got Y" messages.
-    """
-
-    fields: tuple[Field, ...]
-    build: Callable[[Loaded], Any] | None = None
-    rules: tuple[Rule, ...] = ()
-    expected: str = "a mapping"
-
-    def field_named(self, name: str) -> Field | None:
-        """The field called ``name``, if the mapping has one."""
-        return next((f for f in self.fields if f.name == name), None)
-
-    def load(self, node: yaml.Node, path: str, ctx: Context) -> Any:
-        if not isinstance(node, yaml.MappingNode):
-            return ctx.reject(node, path, f"expected {self.expected}, got {describe(node, ctx)}")
-        loaded = Loaded(ctx.where(node, path))
-        first_lines: dict[str, int] = {}
-        for key, value in node.value:
-            if not isinstance(key, yaml.ScalarNode):
-                ctx.reject(key, path, f"expected a field name, got {describe(key, ctx)}")
-                continue
-            name, field_path = key.value, join_path(path, key.value)
-            if name in first_lines:
-                ctx.reject(key, field_path, f"duplicate field; it is already set on line {first_lines[name]}")
-                continue
-            first_lines[name] = key.start_mark.line + 1
-            known = self.field_named(name)
-            if known is None:
-                ctx.reject(key, field_path, self._unknown(name))
-                continue
-            loaded.places[name] = ctx.where(value, field_path)
-            result = known.kind.load(value, field_path, ctx)
-            if result is not INVALID:
-                loaded.values[name] = result
-        return self.finish(loaded, ctx)
-
-    def finish(self, loaded: Loaded, ctx: Context) -> Any:
-        """Report missing fields, fill in defaults, apply the rules, and build."""
-        for f in self.fields:
-            if f.name in loaded.places:
-                continue
-            inherited = ctx.inherited_value(join_path(loaded.where.path, f.name))
-            if f.required:
-                where = replace(loaded.where, path=join_path(loaded.where.path, f.name))
-                ctx.report(where, "required field is missing")
-            elif inherited is not _MISSING:
-                loaded.values[f.name] = inherited
-            elif f.default is not None:
-                loaded.values[f.name] = f.default
-        for rule in self.rules:
-            rule.check(loaded, ctx)
-        if self.build is None:
-            return loaded
-        if any(f.name not in loaded.values for f in self.fields if f.required or f.name in loaded.places):
-            return INVALID  # missing or invalid: the problem is reported, and there is nothing to build
-        return self.build(loaded)
-
-    def _unknown(self, name: str) -> str:
-        names = [f.name for f in self.fields]
-        close = difflib.get_close_matches(name, names, n=1, cutoff=0.6)
-        if close:
-            return f"unknown field; did you mean '{close[0]}'?"
-        return f"unknown field; expected one of: {', '.join(names)}"
-
-    def schema(self) -> dict[str, Any]:
-        properties = {}
-        for f in self.fields:
-            properties[f.name] = {**f.kind.schema(), "description": f.description}
-            if f.default is not None:
-                properties[f.name]["default"] = f.default
-        schema: dict[str, Any] = {"type": "object", "properties": properties, "additionalProperties": False}
-        required = [f.name for f in self.fields if f.required]
-        if required:
-            schema["required"] = required
-        rules = [found for rule in self.rules if (found := rule.schema())]
-        if rules:
-            schema["allOf"] = rules
-        return schema
-
-
-def into(model: Callable[..., Any]) -> Callable[[Loaded], Any]:
-    """A ``Mapping.build`` that passes the mapping's values to ``model`` as keyword arguments."""
-    return lambda loaded: model(**loaded.values)
-
-
-@dataclass(frozen=True)
-class ListOf(Kind):
-    """A list of at least ``min_items`` of ``item``; ``noun`` names an item in messages (``a list
-    of steps``). With ``unique``, no item may be listed twice.
-
-    Items that fail their checks are left out of the result (their problems are reported).
-    """
-
-    item: Kind
-    noun: str
-    min_items: int = 1
-    unique: bool = False
-
-    def load(self, node: yaml.Node, path: str, ctx: Context) -> Any:
-        if not isinstance(node, yaml.SequenceNode):
-            return ctx.reject(node, path, f"expected a list of {self.noun}s, got {describe(node, ctx)}")
-        if len(node.value) < self.min_items:
-            least = f"one {self.noun}" if self.min_items == 1 else f"{self.min_items} {self.noun}s"
-            return ctx.reject(node, path, f"needs at least {least}")
-        items = []
-        for i, child in enumerate(node.value):
-            item = self.item.load(child, f"{path}[{i}]", ctx)
-            if self.unique and item is not INVALID and item in items:
-                written = child.value if isinstance(child, yaml.ScalarNode) else str(item)
-                ctx.reject(child, f"{path}[{i}]", f"{quote(written)} is listed twice")
-                continue
-            items.append(item)
-        return [item for item in items if item is not INVALID]
-
-    def schema(self) -> dict[str, Any]:
-        schema = {"type": "array", "items": self.item.schema(), "minItems": self.min_items}
-        if self.unique:
-            schema["uniqueItems"] = True
-        return schema
-
-
-@dataclass(frozen=True)
-class Form:
-    """One shape a value may take: ``kind`` reads the nodes that ``matches`` accepts."""
-
-    matches: Callable[[yaml.Node], bool]
-    kind: Kind
-
-
-@dataclass(frozen=True)
-class OneOf(Kind):
-    """A value with several forms, told apart by the node's shape (the first form that matches).
-
-    ``expected`` names all the forms in the message for a node that matches none.
-    """
-
-    expected: str
-    forms: tuple[Form, ...]
-
-    def load(self, node: yaml.Node, path: str, ctx: Context) -> Any:
-        for form in self.forms:
-            if form.matches(node):
-                return form.kind.load(node, path, ctx)
-        return ctx.reject(node, path, f"expected {self.expected}, got {describe(node, ctx)}")
-
-    def schema(self) -> dict[str, Any]:
-        return {"oneOf": [form.kind.schema() for form in self.forms]}
-
-
-@dataclass(frozen=True)
-class Shorthand(Kind):
-    """A scalar that stands for a mapping with one field: ``intro: Hi`` is ``intro: {say: Hi}``."""
-
-    mapping: Mapping
-    name: str
-
-    def _field(self) -> Field:
-        shorthand_for = self.mapping.field_named(self.name)
-        assert shorthand_for is not None, f"the mapping has no field {self.name!r}"
-        return shorthand_for
-
-    def load(self, node: yaml.Node, path: str, ctx: Context) -> Any:
-        value = self._field().kind.load(node, path, ctx)
-        if value is INVALID:
-            return value
-        where = ctx.where(node, path)
-        return self.mapping.finish(Loaded(where, {self.name: value}, {self.name: where}), ctx)
-
-    def schema(self) -> dict[str, Any]:
-        return self._field().kind.schema()
-
-
-def is_scalar(node: yaml.Node) -> bool:
-    return isinstance(node, yaml.ScalarNode)
-
-
-def is_mapping(node: yaml.Node) -> bool:
-    return isinstance(node, yaml.MappingNode)
-
-
-def has_field(name: str) -> Callable[[yaml.Node], bool]:
-    """A test for mappings that have a field called ``name``."""
-    return lambda node: is_mapping(node) and any(
-        is_scalar(key) and key.value == name for key, _ in node.value
-    )
-
-

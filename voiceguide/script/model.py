@@ -17,6 +17,8 @@ from voiceguide.script.text import phrases
 
 #: Text-to-speech engines a routine may name (``engines.py`` registers one class for each).
 ENGINE_NAMES = ("auto", "pyttsx3", "piper", "fake")
+#: The kinds of file voiceguide reads, each with a JSON Schema (``load.SCHEMAS``).
+SCHEMA_KINDS = ("routine", "defaults", "snippet")
 #: Sound names the program can make itself (see ``sounds.py``); anything else is a file path.
 BUILTIN_SOUNDS = ("tick", "wood", "chime", "bell", "rise", "fall", "none")
 #: Backgrounds the program can make itself; anything else is a file path.
@@ -64,6 +66,10 @@ PACES = {"lymphatic": (2.0, 4.0), "circulation": (0.6, 1.5), "tension": (1.5, 5.
 #: place of its narration; see ``plan.variants``).
 VARIANTS = ("cues",)
 
+
+LONG_HOLD = 10.0
+"""Seconds a step without strokes or breaths (a hold, a rest) may stay quiet after its words (or
+from its start, without words) before quiet pulses mark time passing through it."""
 
 @dataclass(frozen=True)
 class Voice:
@@ -141,7 +147,7 @@ class Timing:
     min_stroke: float = 0.4
     """The least time one stroke may have, in seconds."""
     pulse: float = 4.0
-    """Seconds between the quiet pulses that mark time passing through a long hold (``plan.LONG_HOLD``)."""
+    """Seconds between the quiet pulses that mark time passing through a long hold (``LONG_HOLD``)."""
     overflow: Overflow = field(default_factory=Overflow)
     """What steps do when their narration does not fit (each step may say otherwise)."""
     pace: str | None = None

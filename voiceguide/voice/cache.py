@@ -18,7 +18,8 @@ planned with.
 
 The cache is capped (``DEFAULT_LIMIT``, or ``$VOICEGUIDE_CACHE_SIZE``): past it, the entries used
 least recently are removed, all but those used in the last ``RECENT`` seconds, which a render
-running now may be about to read. Generated beds (``beds/``, ``sounds.make_bed``) share the cap.
+running now may be about to read. Generated beds (``beds/``, ``sounds.make_bed``) and what
+``voiceguide inspect`` measured of a file (``measured/``, by the file's checksum) share the cap.
 """
 
 from __future__ import annotations
@@ -156,6 +157,46 @@ class NarrationCache:
             pass
         return self._speech(path, key, length, levels, digest)
 
+    def length(self, key: str) -> int | None:
+        """The length (samples) the entry of ``key`` records, from its header alone: for listings,
+        which should not read every clip. ``None`` when it is missing or its header is unreadable;
+        the checksum is not checked here (``get`` checks it, and a render uses ``get``)."""
+        try:
+            with open(self._path(key), "rb") as f:
+                start = f.read(len(MAGIC) + 4)
+                if len(start) < len(MAGIC) + 4 or not start.startswith(MAGIC):
+                    return None
+                size = struct.unpack_from("<I", start, len(MAGIC))[0]
+                head = json.loads(f.read(min(size, 1 << 16)).decode("utf-8"))
+        except (OSError, ValueError, UnicodeDecodeError):
+            return None
+        if not isinstance(head, dict) or head.get("kind") != "clip" or head.get("key") != key:
+            return None
+        length = head.get("length")
+        return length if _count(length, at_least=1) else None
+
+    def measured(self, digest: str) -> dict | None:
+        """What was measured of a file whose checksum is ``digest`` (``remember``), if kept."""
+        data, _ = _read(self.root / "measured" / f"{digest}.json")
+        try:
+            values = json.loads(data) if data is not None else None
+        except (ValueError, UnicodeDecodeError):
+            return None
+        return values if isinstance(values, dict) else None
+
+    def remember(self, digest: str, values: dict) -> None:
+        """Keep ``values`` (JSON) measured of the file whose checksum is ``digest``; a cache that
+        cannot be written is no error (it is measured again next time)."""
+        from voiceguide.core.files import atomic_write_text
+
+        folder, text = self.root / "measured", json.dumps(values) + "\n"
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            atomic_write_text(folder / f"{digest}.json", text)
+        except OSError:
+            return
+        self._grew(len(text))
+
     def put(self, key: str, clip: np.ndarray) -> Speech:
         """Store ``clip`` (float32 ``(n, 1)``) and its levels; return the entry. When another process
         stored this key first, its entry is returned instead (both renders then use the same clip).
@@ -228,9 +269,10 @@ class NarrationCache:
 
     def _files(self) -> list[tuple[str, Path, os.stat_result]]:
         """Every file the cache keeps, as ``(what, path, stat)``, ``what`` one of ``clip``,
-        ``derived``, ``bed`` and ``old`` (left by older versions); not writers' temporary files."""
+        ``derived``, ``bed``, ``measured`` and ``old`` (left by older versions); not writers'
+        temporary files."""
         found = []
-        for folder in [self.dir / shard for shard in _names(self.dir)] + [self.root / "beds"]:
+        for folder in self._folders():
             for name in _names(folder):
                 if name.startswith("."):
                     continue
@@ -238,8 +280,8 @@ class NarrationCache:
                     stat = (folder / name).stat()
                 except OSError:
                     continue
-                if folder.name == "beds":
-                    what = "bed"
+                if folder.parent == self.root and folder.name in ("beds", "measured"):
+                    what = "bed" if folder.name == "beds" else "measured"
                 elif not name.endswith(SUFFIX):
                     what = "old"
                 else:
@@ -248,8 +290,8 @@ class NarrationCache:
         return found
 
     def contents(self) -> dict[str, tuple[int, int]]:
-        """``{what: (files, bytes)}`` for ``clip``, ``derived``, ``bed`` and ``old``."""
-        totals = {what: (0, 0) for what in ("clip", "derived", "bed", "old")}
+        """``{what: (files, bytes)}`` for ``clip``, ``derived``, ``bed``, ``measured`` and ``old``."""
+        totals = {what: (0, 0) for what in ("clip", "derived", "bed", "measured", "old")}
         for what, _, stat in self._files():
             files, size = totals[what]
             totals[what] = (files + 1, size + stat.st_size)
@@ -270,9 +312,13 @@ class NarrationCache:
                 continue
             count += what == "clip"
             size += stat.st_size
-        for folder in [self.dir / shard for shard in _names(self.dir)] + [self.root / "beds"]:
+        for folder in self._folders():
             remove_stale_parts(folder)
         return count, size
+
+    def _folders(self) -> list[Path]:
+        """The folders the cache keeps files in."""
+        return [self.dir / shard for shard in _names(self.dir)] + [self.root / "beds", self.root / "measured"]
 
     def trim(self, limit: int | None = None) -> int:
         """Remove the entries used least recently (each with what is derived from it; generated beds
