@@ -22,6 +22,7 @@
   const nowStep = byId("now-step");
   const nowLine = byId("now-line");
   const resume = byId("resume");
+  const stepButtons = byId("step-buttons");
   const routineButtons = Array.from(document.querySelectorAll("[data-routine]"));
   const session = "mediaSession" in navigator ? navigator.mediaSession : null;
 
@@ -164,6 +165,7 @@
       return item;
     }));
     stepsLabel.hidden = chapterButtons.length === 0;
+    stepButtons.hidden = chapterButtons.length < 2;
   }
 
   // Where you stopped, per routine and version (a new audio starts afresh), in localStorage,
