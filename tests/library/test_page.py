@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
+from voiceguide import render as lib
 from voiceguide.core.audio import ffmpeg_path
 from voiceguide.export.pictures import routine_cover, step_picture
-from voiceguide import render as lib
 from voiceguide.library import build
 from voiceguide.library.page import (
     format_duration,
