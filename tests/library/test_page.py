@@ -180,6 +180,9 @@ def test_the_library_lists_lymphatic_first_then_the_rest_by_id():
     assert build.library_order(ids) == ["lymphatic", *sorted(set(ids) - {"lymphatic"})]
     assert build.library_order(["b", "a"]) == ["a", "b"]
     assert build.library_order(["b", "a", "c"], first=["c", "x", "c"]) == ["c", "a", "b"]
+    manifest = {"lymphatic-5m": {"entry": {"of": "lymphatic"}}, "alpha": {"entry": {"of": "alpha"}},
+                "lymphatic": {"entry": {"of": "lymphatic"}}, "older": {"entry": {}}}
+    assert build._listed(manifest) == ["lymphatic", "lymphatic-5m", "alpha", "older"]  # variants after theirs
 
 
 def test_an_empty_library_says_so():
