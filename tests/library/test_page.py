@@ -1,6 +1,7 @@
 """The library page (index.html): its inline data and escaping as plain functions, and the page
 itself in a real headless Chromium (marked ``browser``): it lists the routines, plays, seeks on a
-step tap and shows the step and line at the audio's position."""
+step tap and shows the step and line at the audio's position. What a person sees and keeps (covers,
+pictures, the lock screen, resume, screenshots) is in ``test_page_look.py``."""
 
 from __future__ import annotations
 
@@ -12,8 +13,17 @@ from pathlib import Path
 
 import pytest
 
+from voiceguide import render as lib
 from voiceguide.core.audio import ffmpeg_path
-from voiceguide.library.page import format_duration, render_index
+from voiceguide.export.pictures import routine_cover, step_picture
+from voiceguide.library import build
+from voiceguide.library.page import (
+    format_duration,
+    page_safety,
+    render_index,
+    split_description,
+    summary_of,
+)
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
@@ -33,10 +43,13 @@ ENTRIES = [
     {
         "id": "lymphatic",
         "title": "Lymphatic </script><b>drainage</b> & more",
-        "description": "Gentle strokes outwards. <!--<script> Not medical advice.",
+        "description": "Gentle strokes outwards <!--<script>. Safety: this is not medical advice.",
         "duration_ms": 12000.0,
         "file": "lymphatic.mp3",
-        "chapters": [chapter("Settle", 0.0, 4000.0), chapter("Cheeks <i>", 4000.0, 8000.0),
+        "image": "v/0123456789ab/lymphatic.cover.png",
+        "version": "0123456789ab",
+        "chapters": [chapter("Settle", 0.0, 4000.0),
+                     {**chapter("Cheeks <i>", 4000.0, 8000.0), "img": "pictures/cheeks circles.png"},
                      chapter("Rest", 8000.0, 12000.0)],
         "lines": [line(500.0, 2500.0, "Sit tall and let your shoulders drop."),
                   line(4600.0, 6000.0, "Circle the cheeks, </script>slowly."),
@@ -46,9 +59,11 @@ ENTRIES = [
     {
         "id": "jaw",
         "title": "Quick jaw release",
-        "description": "Slow circles over the jaw muscles.",
+        "description": "Slow circles over the jaw muscles. Safety: this is not medical advice.",
         "duration_ms": 8000.0,
         "file": "jaw release #2.mp3",
+        "image": "v/ba9876543210/jaw #2.cover.png",
+        "version": "ba9876543210",
         "chapters": [chapter("Jaw circles", 0.0, 5000.0), chapter("Let go", 5000.0, 8000.0)],
         "lines": [line(300.0, 2000.0, "Fingertips on the jaw muscles."),
                   line(5400.0, 7000.0, "Let your jaw hang loose.")],
@@ -111,13 +126,13 @@ def test_markup_in_titles_and_text_stays_text():
     assert json.loads(library_data(page)) == {"title": NASTY, "routines": ENTRIES}
     assert page.texts["title"] == page.texts["h1"] == [NASTY]
     assert page.texts["routine-title"] == [entry["title"] for entry in ENTRIES]
-    assert page.texts["routine-about"] == [entry["description"] for entry in ENTRIES]
+    assert page.texts["routine-about"] == [summary_of(entry["description"]) for entry in ENTRIES]
     assert not [tag for tag, _ in page.tags if tag in ("b", "i")]
 
 
 @pytest.mark.parametrize(
     "ms, text",
-    [(0, "0:00"), (12000, "0:12"), (59_499, "0:59"), (59_500, "1:00"), (754_000, "12:34"),
+    [(0, "0:00"), (12000, "0:12"), (59_499, "0:59"), (59_999, "0:59"), (60_000, "1:00"), (754_000, "12:34"),
      (3_599_000, "59:59"), (3_600_000, "1:00:00"), (3_723_400, "1:02:03")],
 )
 def test_durations_read_as_a_clock(ms, text):
@@ -130,11 +145,44 @@ def test_the_list_shows_each_routine_duration():
 
 
 def test_the_page_is_self_contained():
+    """No fonts, scripts or styles from anywhere: the only links are the inline icon and the
+    library's own covers, relative to the page (each part URL-encoded)."""
     page = ParsedPage(render_index("Library", ENTRIES))
     urls = [value for _, attrs in page.tags for name, value in attrs.items()
             if name in ("src", "href")]
-    assert urls and all(url.startswith("data:") for url in urls)  # only the inline icon
+    assert [url for url in urls if not url.startswith("data:")] == [
+        "v/0123456789ab/lymphatic.cover.png", "v/ba9876543210/jaw%20%232.cover.png"]
+    assert not [attrs for tag, attrs in page.tags if tag == "script" and "src" in attrs]
+    assert not [attrs for tag, attrs in page.tags if tag == "link" and attrs.get("rel") != "icon"]
     assert "viewport" in [attrs.get("name") for tag, attrs in page.tags if tag == "meta"]
+
+
+def test_cards_say_the_summary_and_the_page_says_the_safety_text_once():
+    """The starter routines' descriptions end with a safety text: a card shows the first sentence
+    up to its list, the page the safety text most routines share, once (each routine's own is in
+    its description, shown in full when it is opened)."""
+    routines = [lib.load(path, engine="fake") for path in lib.routine_files(lib.SCRIPTS_DIR)]
+    entries = [{**ENTRIES[1], "title": r.title, "description": r.description} for r in routines]
+    page = ParsedPage(render_index("Library", entries))
+    summaries = dict(zip((r.id for r in routines), page.texts["routine-about"]))
+    assert summaries["lymphatic"] == "A gentle, de-puffing facial massage that moves fluid toward the lymph nodes"
+    assert summaries["morning"] == "A short, feather-light lymphatic massage for a puffy morning face"
+    assert not [text for text in page.texts["routine-about"] if "Safety" in text]
+    [safety] = page.texts["safety"]
+    assert safety == page_safety(entries) and safety.startswith("Safety: this is not medical advice.")
+    assert split_description("Calm. Safety:  stop  if it hurts.") == ("Calm.", "Safety: stop if it hurts.")
+    assert summary_of("Slow circles. Then rest.") == "Slow circles" and summary_of("") == ""
+    assert "safety" not in ParsedPage(render_index("Library", [{**ENTRIES[1], "description": "Calm."}])).texts
+
+
+def test_the_library_lists_lymphatic_first_then_the_rest_by_id():
+    ids = [path.stem for path in lib.routine_files(lib.SCRIPTS_DIR)]
+    assert build.library_order(ids) == ["lymphatic", *sorted(set(ids) - {"lymphatic"})]
+    assert build.library_order(["b", "a"]) == ["a", "b"]
+    assert build.library_order(["b", "a", "c"], first=["c", "x", "c"]) == ["c", "a", "b"]
+    manifest = {"lymphatic-5m": {"entry": {"of": "lymphatic"}}, "alpha": {"entry": {"of": "alpha"}},
+                "lymphatic": {"entry": {"of": "lymphatic"}}, "older": {"entry": {}}}
+    assert build._listed(manifest) == ["lymphatic", "lymphatic-5m", "alpha", "older"]  # variants after theirs
 
 
 def test_an_empty_library_says_so():
@@ -185,16 +233,26 @@ def browser(tmp_path_factory):
     driver.quit()
 
 
-@pytest.fixture
-def library(tmp_path):
-    """A library folder: a short real MP3 per routine, and the page."""
-    for entry in ENTRIES:
+def write_library(folder: Path, entries: list[dict], title: str = "Facial massage") -> Path:
+    """A library folder: a short real MP3 per routine, its cover, its steps' pictures, and the
+    page."""
+    for entry in entries:
         seconds = entry["duration_ms"] / 1000
         subprocess.run([ffmpeg_path(), "-nostdin", "-v", "error", "-f", "lavfi",
                         "-i", f"sine=frequency=440:duration={seconds}", "-c:a", "libmp3lame",
-                        "-b:a", "32k", str(tmp_path / entry["file"])], check=True)
-    (tmp_path / "index.html").write_text(render_index("Facial massage", ENTRIES), encoding="utf-8")
-    return tmp_path
+                        "-b:a", "32k", str(folder / entry["file"])], check=True)
+        pictures = {entry["image"]: routine_cover(entry["title"])} if entry.get("image") else {}
+        pictures.update({c["img"]: step_picture("cheeks", "circles") for c in entry["chapters"] if c.get("img")})
+        for name, data in pictures.items():
+            (folder / name).parent.mkdir(parents=True, exist_ok=True)
+            (folder / name).write_bytes(data)
+    (folder / "index.html").write_text(render_index(title, entries), encoding="utf-8")
+    return folder
+
+
+@pytest.fixture
+def library(tmp_path):
+    return write_library(tmp_path, ENTRIES)
 
 
 def expected_now(entry: dict, ms: float) -> tuple[str, str]:
@@ -263,7 +321,7 @@ def test_the_page_plays_seeks_and_follows_the_audio(browser, library):
     assert not browser.find_elements(By.CSS_SELECTOR, "b, i")
     routines = browser.find_elements(By.CSS_SELECTOR, "[data-routine]")
 
-    # A tap on a routine loads its file and plays it.
+    # A tap on a routine's play button loads its file and plays it.
     routines[0].click()
     state = wait_until(browser, lambda s: not s["paused"] and s["t"] > 0.2,
                        "the first routine plays")

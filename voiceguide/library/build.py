@@ -242,11 +242,31 @@ def _routine_paths(names: Iterable[str], scripts_dir: Path) -> list[Path]:
     return paths
 
 
+FIRST = ("lymphatic",)
+"""The routines listed first, in this order: the starter library's lymphatic drainage. Until the
+format can say it (a ``track:`` per routine, an order in ``_defaults.yaml``), the order is set
+here; the format will then feed ``library_order`` instead."""
+
+
+def library_order(ids: Iterable[str], first: Iterable[str] = FIRST) -> list[str]:
+    """Routine ids in the library's order, the one rule of the track numbers, playlist, feed and
+    page: those in ``first`` (in that order, where they exist), then the rest by id."""
+    ids, first = set(ids), list(dict.fromkeys(first))
+    return [rid for rid in first if rid in ids] + sorted(ids - set(first))
+
+
+def _listed(manifest: dict) -> list[str]:
+    """The manifest's targets in ``library_order``, each routine's variants after it."""
+    of = {target: known["entry"].get("of", target) for target, known in manifest.items()}
+    place = {rid: n for n, rid in enumerate(library_order(of.values()))}
+    return sorted(manifest, key=lambda target: (place[of[target]], target))
+
+
 def track_numbers(paths: list[Path], scripts_dir: Path) -> dict[str, str]:
-    """Each routine's track number (``"3"``), from the library's order: the order the playlist,
-    feed and page list routines in (by id), among every routine of the scripts folder and those
-    named, so a build of one routine numbers it as a full build would."""
-    ids = sorted({p.stem for p in lib.routine_files(scripts_dir)} | {p.stem for p in paths})
+    """Each routine's track number (``"3"``), its place in ``library_order``, among every routine
+    of the scripts folder and those named, so a build of one routine numbers it as a full build
+    would."""
+    ids = library_order({p.stem for p in lib.routine_files(scripts_dir)} | {p.stem for p in paths})
     return {rid: str(n) for n, rid in enumerate(ids, 1)}
 
 
@@ -605,7 +625,7 @@ def _write_index(out_dir: Path, manifest: dict, hashes: dict, settings: BuildSet
     from voiceguide.library.page import render_index
 
     out_dir.mkdir(parents=True, exist_ok=True)
-    entries = [manifest[r]["entry"] for r in sorted(manifest)]
+    entries = [manifest[r]["entry"] for r in _listed(manifest)]
     title = settings.title or _common_album(entries)
     atomic_write_text(out_dir / PLAYLIST, feed.m3u8(entries))
     atomic_write_text(out_dir / FEED, _rss(title, manifest, settings.base_url))
@@ -618,7 +638,7 @@ def _write_index(out_dir: Path, manifest: dict, hashes: dict, settings: BuildSet
 def _rss(title: str, manifest: dict, base_url: str) -> str:
     items = [feed.Item.of(manifest[r]["entry"], manifest[r]["size"],
                           manifest[r].get("published", manifest[r].get("first_built", 0)))  # or an older build's
-             for r in sorted(manifest)]
+             for r in _listed(manifest)]
     return feed.rss(title, items, base_url)
 
 

@@ -18,11 +18,18 @@ ATOM = "http://www.w3.org/2005/Atom"
 TRANSCRIPT_TYPES = {".vtt": "text/vtt", ".srt": "application/x-subrip"}
 
 
+def whole_seconds(ms: float) -> int:
+    """A length in whole seconds, cut down as players show it (9:30.6 is 9:30): the one rounding
+    of lengths the playlist, the feed and the page share."""
+    return int(ms // 1000)
+
+
 def m3u8(entries: list[dict]) -> str:
-    """An extended M3U playlist: real durations and titles, paths relative to the playlist."""
+    """An extended M3U playlist: real durations (``whole_seconds``) and titles, paths relative to
+    the playlist."""
     lines = ["#EXTM3U"]
     for entry in entries:
-        lines += [f"#EXTINF:{round(entry['duration_ms'] / 1000)},{_one_line(entry['title'])}", entry["file"]]
+        lines += [f"#EXTINF:{whole_seconds(entry['duration_ms'])},{_one_line(entry['title'])}", entry["file"]]
     return "\n".join(lines) + "\n"
 
 
@@ -129,7 +136,7 @@ def _text(parent: ET.Element, tag: str, text: str) -> ET.Element:
 
 
 def _hms(ms: float) -> str:
-    seconds = int(round(ms / 1000))
+    seconds = whole_seconds(ms)
     return f"{seconds // 3600:02d}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
 
 

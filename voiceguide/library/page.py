@@ -2,9 +2,14 @@
 
 The page works opened straight from the library folder (``file://``) or served by
 ``voiceguide serve``: the CSS, the script and the data are all inline, with no fonts, frameworks
-or network. The routine list is plain HTML; the script reads the routines from an inline JSON
-block and drives one shared audio player: tap a routine to play it, tap a step to seek to it,
-and the step playing and the line being spoken are shown in step with the audio.
+or network; the only files it loads are the library's own (covers, MP3s), by relative links. The
+routine list is plain HTML, a card per routine in the library's order (cover, title, length, a
+one-line summary, a play button), under the safety note said once for the page. The script
+reads the routines from an inline JSON block and drives one shared audio player: the step
+playing, its picture and the line being spoken in step with the audio, a tap on a step to seek to
+it, previous and next step (on the page and on the lock screen, through the Media Session API),
+and the place you stopped, kept per routine and version in ``localStorage`` and offered back
+after a reload.
 
 The page's HTML template, CSS and script are real web files beside this module, in ``web/``
 (package data, read with ``importlib.resources``); each written page carries them inline.
@@ -13,24 +18,37 @@ The page's HTML template, CSS and script are real web files beside this module, 
 from __future__ import annotations
 
 import json
+import re
+from collections import Counter
 from functools import cache
 from html import escape
 from importlib.resources import files
+from urllib.parse import quote
+
+from voiceguide.library.feed import whole_seconds
+
+SAFETY = re.compile(r"\bSafety:\s")
+"""Where a description's safety text starts (the starter routines end theirs with one)."""
 
 
 def render_index(library_title: str, entries: list[dict]) -> str:
     """The complete ``index.html`` text for a library.
 
     Each entry has ``id``, ``title``, ``description``, ``duration_ms``, ``file`` (the MP3's path
-    relative to the page), ``chapters`` (``title``, ``start_ms``, ``end_ms``) and ``lines``
-    (``start_ms``, ``end_ms``, ``text``), chapters and lines in time order; ``captions`` (caption
-    files beside the MP3), where given, become the player's captions track when the page is served.
+    relative to the page), ``chapters`` (``title``, ``start_ms``, ``end_ms``, and ``img``, a
+    picture of the step, where it has one) and ``lines`` (``start_ms``, ``end_ms``, ``text``),
+    chapters and lines in time order, listed in the order given (the library's). Where given,
+    ``image`` (the cover, beside the MP3) is shown on its card and while a step without a picture
+    plays; ``version`` keys the place you stopped (a new audio starts afresh); ``captions`` (caption
+    files beside the MP3) become the player's captions track when the page is served.
     """
     items = "\n".join(_routine_item(index, entry) for index, entry in enumerate(entries))
     data = {"title": library_title, "routines": entries}
+    safety = page_safety(entries)
     return _web_file("index.html").format(
         title=escape(library_title),
         summary=f"{len(entries)} routine{'' if len(entries) == 1 else 's'}",
+        safety=f'<aside class="safety" aria-label="Safety"><p>{_labelled(safety)}</p></aside>' if safety else "",
         routines=items or '<li class="empty">No routines yet.</li>',
         css=_web_file("page.css"),
         data=script_json(data),
@@ -39,9 +57,9 @@ def render_index(library_title: str, entries: list[dict]) -> str:
 
 
 def format_duration(ms: float) -> str:
-    """``m:ss`` (``h:mm:ss`` from an hour), to the nearest second, halves up like the page's own
-    ``clock()`` in JavaScript."""
-    total = int(ms / 1000 + 0.5)
+    """``m:ss`` (``h:mm:ss`` from an hour), in whole seconds cut down (``feed.whole_seconds``), as
+    players show a length and as the page's own ``clock()`` in JavaScript does."""
+    total = whole_seconds(ms)
     hours, rest = divmod(total, 3600)
     minutes, seconds = divmod(rest, 60)
     return f"{hours}:{minutes:02d}:{seconds:02d}" if hours else f"{minutes}:{seconds:02d}"
@@ -57,20 +75,61 @@ def script_json(value) -> str:
     return json.dumps(value, ensure_ascii=False, allow_nan=False).replace("<", "\\u003c")
 
 
+def split_description(description: str) -> tuple[str, str]:
+    """A description's text about the routine and its safety text (from ``Safety:`` on, or "")."""
+    found = SAFETY.search(description)
+    cut = found.start() if found else len(description)
+    return " ".join(description[:cut].split()), " ".join(description[cut:].split())
+
+
+def summary_of(description: str) -> str:
+    """The one line a card shows: the description's first sentence, up to a colon that starts a
+    list ("A gentle massage ...: slow breathing, then ..."), without the full stop."""
+    about, _ = split_description(description)
+    first = re.split(r"(?<=[.!?])\s", about, maxsplit=1)[0]
+    return first.split(": ", 1)[0].rstrip(".")
+
+
+def page_safety(entries: list[dict]) -> str:
+    """The safety text the page says once, above the cards: the one most routines carry (each
+    routine's own, in full, is in its description, shown when it is opened)."""
+    texts = [split_description(e["description"])[1] for e in entries]
+    counts = Counter(text for text in texts if text)
+    return counts.most_common(1)[0][0] if counts else ""
+
+
+def _labelled(safety: str) -> str:
+    """The safety text as HTML, its ``Safety:`` label in bold."""
+    label, _, rest = safety.partition(" ")
+    return f"<strong>{escape(label)}</strong> {escape(rest)}"
+
+
+def url_of(path: str) -> str:
+    """A file's path relative to the page as a URL: each part encoded, so that a space, ``#`` or
+    ``?`` in a name stays part of the name (as ``urlOf`` in page.js)."""
+    return quote(path, safe="/")
+
+
 def _routine_item(index: int, entry: dict) -> str:
-    """One routine in the list: a button (title and duration) and its description."""
-    about_id = f"routine-{index}-about"
-    description = entry["description"].strip()
-    described, about = "", ""
-    if description:
-        described = f' aria-describedby="{about_id}"'
-        about = f'<p class="routine-about" id="{about_id}">{escape(description)}</p>'
+    """One routine's card: its cover, title, length and one-line summary, and a play button whose
+    tap area (its ``::after``) is the whole card."""
+    title_id = f"routine-{index}-title"
+    summary = summary_of(entry["description"])
+    image = entry.get("image")
+    cover = (f'<img class="routine-cover" src="{escape(url_of(image))}" alt="" width="160" height="160" '
+             f'decoding="async">' if image else '<span class="routine-cover" aria-hidden="true"></span>')
+    about = f'<p class="routine-about">{escape(summary)}</p>' if summary else ""
     return (
-        f'<li class="routine"><button type="button" data-routine="{index}"{described}>'
-        f'<span class="routine-title">{escape(entry["title"])}</span>'
-        f'<span class="routine-duration">{format_duration(entry["duration_ms"])}</span>'
-        f"</button>{about}</li>"
+        f'<li class="routine">{cover}<div class="routine-text">'
+        f'<h3 class="routine-title" id="{title_id}">{escape(entry["title"])}</h3>'
+        f'<p class="routine-duration">{format_duration(entry["duration_ms"])}</p>{about}</div>'
+        f'<button type="button" class="routine-play" data-routine="{index}" '
+        f'aria-label="Play {escape(entry["title"])}">{PLAY_ICON}</button></li>'
     )
+
+
+PLAY_ICON = ('<svg viewBox="0 0 24 24" width="24" height="24" aria-hidden="true" focusable="false">'
+             '<path d="M8 5.5v13l10.5-6.5z" fill="currentColor"/></svg>')
 
 
 @cache
