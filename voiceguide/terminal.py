@@ -56,8 +56,9 @@ def clock(samples: int) -> str:
 
 
 def minutes(ms: float) -> str:
-    """``mm:ss.s``."""
-    return f"{int(ms // 60000):02d}:{ms % 60000 / 1000:04.1f}"
+    """``mm:ss.s``, to the nearest tenth of a second (59.96 s is ``01:00.0``, never ``00:60.0``)."""
+    tenths = round(ms / 100)
+    return f"{tenths // 600:02d}:{tenths % 600 / 10:04.1f}"
 
 
 def summary(report) -> str:
