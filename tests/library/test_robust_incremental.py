@@ -127,8 +127,10 @@ def test_every_file_the_feed_links_exists(settings, scripts):
 def test_a_no_op_rebuild_hashes_nothing(settings, monkeypatch):
     library.build(settings=settings, jobs=1)
     hashed = []
-    real = library.file_digest
-    monkeypatch.setattr(library, "file_digest", lambda path: hashed.append(path) or real(path))
+    from voiceguide.library import hashes
+
+    real = hashes.file_digest
+    monkeypatch.setattr(hashes, "file_digest", lambda path: hashed.append(path) or real(path))
     report = library.build(settings=settings, jobs=1)
     assert statuses(report) == {"alpha": "unchanged", "beta": "unchanged"}
     assert hashed == []

@@ -178,7 +178,6 @@ def id3_tag(tags: Tags) -> bytes:
         CHAP,
         COMM,
         CTOC,
-        ID3,
         SYLT,
         TALB,
         TCON,

@@ -25,8 +25,6 @@ import json
 import multiprocessing
 import os
 import posixpath
-import secrets
-import shutil
 import signal
 import sys
 import time
@@ -41,8 +39,6 @@ from voiceguide.core import processes
 from voiceguide.core.audio import samples_to_ms
 from voiceguide.core.errors import ScriptError, UsageError, VoiceguideError
 from voiceguide.core.files import (
-    OLD_PART_AGE,
-    atomic_write_bytes,
     atomic_write_text,
     os_error_message,
     remove_own_parts,
@@ -51,7 +47,16 @@ from voiceguide.core.files import (
 )
 from voiceguide.export.mp3 import Mp3Settings
 from voiceguide.library import feed
+from voiceguide.library.hashes import Hashes, outputs_intact
 from voiceguide.library.pictures import chapter_pictures, write_pictures
+from voiceguide.library.versions import (  # noqa: F401 - VERSIONS: the library's own name for it
+    VERSION_LENGTH,
+    VERSIONS,
+    WRITING,
+    link_version,
+    remove_old_versions,
+    versioned,
+)
 from voiceguide.plan.timeline import Plan
 from voiceguide.plan.variants import Variant, variants_of
 from voiceguide.script.model import BUILTIN_BEDS, BUILTIN_SOUNDS, Routine
@@ -70,10 +75,7 @@ LINKED_SUFFIXES = (".mp3", ".lrc", ".vtt", ".srt", ".chapters.json", ".cover.png
 #: besides its chapters' pictures (``library.pictures``), which the index links too.
 UNLINKED_SUFFIXES = (".m4b",)
 OUTPUT_SUFFIXES = (*LINKED_SUFFIXES, *UNLINKED_SUFFIXES)
-VERSIONS = "v"
-"""The folder of versioned names: ``v/<version>/<name><suffix>`` (see the module's docstring)."""
-VERSION_LENGTH = 12
-"""Hex digits of the audio hash in a version."""
+
 
 
 @dataclass(frozen=True)
@@ -165,7 +167,7 @@ def build(names: Iterable[str] = (), settings: BuildSettings = BuildSettings(), 
                 outcomes[vid] = Outcome(vid, "failed", message=f"{vid} would be written as {safe_name(vid)}.mp3, "
                                                               f"the name of another routine: rename one of them")
                 notify("done", vid, outcomes[vid])
-            elif known and known.get("fingerprint") == vprint and _outputs_intact(out_dir, known, hashes):
+            elif known and known.get("fingerprint") == vprint and outputs_intact(out_dir, known, hashes):
                 outcomes[vid] = Outcome(vid, "unchanged", duration_ms=known["entry"]["duration_ms"])
                 notify("done", vid, outcomes[vid])
             else:
@@ -199,7 +201,7 @@ def _update_index(out_dir: Path, targets: list[str], unreadable: set[str], built
     with library_lock(out_dir):  # another build may have written the index since: merge into it
         index = _read_index(out_dir)
         manifest = index["routines"]
-        linked_before = _versioned(manifest)
+        linked_before = versioned(manifest)
         for rid, result in built.items():
             old = manifest.get(rid, {})
             same_audio = old.get("version") == result["version"] and old.get("published")
@@ -216,7 +218,7 @@ def _update_index(out_dir: Path, targets: list[str], unreadable: set[str], built
                 del manifest[rid]
         known = {**index.get("hashes", {}), **hashes.known}
         _write_index(out_dir, manifest, {path: v for path, v in known.items() if os.path.exists(path)}, settings)
-        remove_old_versions(out_dir, linked_before - _versioned(manifest), keep=_versioned(manifest))
+        remove_old_versions(out_dir, linked_before - versioned(manifest), keep=versioned(manifest))
 
 
 def refuse_collisions(paths: list[Path], scripts_dir: Path) -> None:
@@ -314,49 +316,6 @@ def _variant_fingerprint(fingerprint: str, variant: Variant) -> str:
     return hashlib.sha256(f"{fingerprint}{variant!r}".encode()).hexdigest() if variant else fingerprint
 
 
-class Hashes:
-    """Files' content hashes, each kept with the file's size, modification and change times and
-    inode: a file is hashed again only when one of them changed. The change time cannot be set
-    back, so a same-size change with its modification time restored is still noticed."""
-
-    def __init__(self, known: dict[str, list] | None = None):
-        self.known = dict(known or {})
-        """Path -> [size, modification time, change time, inode, SHA-256]."""
-
-    def digest(self, path: Path) -> str:
-        """The SHA-256 of the file at ``path`` (``OSError`` if it cannot be read)."""
-        key = str(path)
-        stamp = _stamp(path)
-        known = self.known.get(key)
-        if not known or known[:-1] != stamp:
-            known = self.known[key] = [*stamp, file_digest(path)]
-        return known[-1]
-
-
-def _stamp(path: Path) -> list[int]:
-    stat = path.stat()
-    return [stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino]
-
-
-def file_digest(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        while block := f.read(1 << 20):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def _outputs_intact(out_dir: Path, known: dict, hashes: Hashes) -> bool:
-    """Whether every file a routine's build left (MP3, lyrics, chapters, cover) is there as it was."""
-    outputs = known.get("outputs")
-    if not outputs:
-        return False
-    try:
-        return all(hashes.digest(out_dir / name) == digest for name, digest in outputs.items())
-    except OSError:
-        return False
-
-
 def _render_all(todo, settings: BuildSettings, jobs: int | None, executor: Executor | None, notify):
     """Yield ``(routine id, result)`` as each render finishes."""
     if not todo:
@@ -421,7 +380,7 @@ def _worker_start(parent: int) -> None:
     however the build ends (the parent-death signal on Linux, the parent's sentinel pipe anywhere)."""
     processes.ignore_interrupts()
     signal.signal(signal.SIGTERM, _stop_worker)
-    processes.before_exit_now(lambda: [remove_own_parts(folder) for folder in _writing])
+    processes.before_exit_now(lambda: [remove_own_parts(folder) for folder in WRITING])
     processes.parent_death_signal(signal.SIGTERM, parent)
     processes.on_parent_exit(multiprocessing.parent_process().join, lambda: os.kill(os.getpid(), signal.SIGTERM))
 
@@ -432,16 +391,12 @@ def _stop_worker(signum, frame) -> None:
     raise SystemExit(128 + signum)
 
 
-_writing: set[Path] = set()
-"""The folders this worker writes into, whose temporary files it removes if stopped abruptly."""
-
-
 def _render_task(path: str, fingerprint: str, settings: BuildSettings, variant: Variant = Variant(),
                  track: str | None = None) -> dict:
     """``render_one`` in a pool worker. Stopped (``_stop_worker``), the render unwinds and the
     worker ends here: the pool would otherwise report the stop as the task's result and go on to
     the next routine."""
-    _writing.add(Path(settings.out_dir))
+    WRITING.add(Path(settings.out_dir))
     try:
         return render_one(path, fingerprint, settings, variant, track)
     except SystemExit as exc:
@@ -487,70 +442,6 @@ def render_one(path: str, fingerprint: str, settings: BuildSettings, variant: Va
     return {"outcome": Outcome(rid, "built", time.monotonic() - started, entry["duration_ms"]),
             "entry": entry, "fingerprint": fingerprint, "size": rendered.path.stat().st_size,
             "outputs": outputs, "version": version, "hashes": hashes.known}
-
-
-def link_version(out_dir: Path, folder: str, files: list[Path]) -> list[Path]:
-    """``files`` (in ``out_dir``) under their versioned names in ``out_dir/folder``: each a hard
-    link (a copy where the file system has none), put in place by a rename. The versions folder
-    holds a ``.nomedia`` file, so that Android's media scanner does not list a session twice when
-    the library is copied to a phone."""
-    target_dir = out_dir / folder
-    for attempt in range(3):  # a build cleaning up may remove the (empty) folder just made
-        try:
-            target_dir.mkdir(parents=True, exist_ok=True)
-            (out_dir / VERSIONS / ".nomedia").touch()
-            return [_link(file, target_dir / file.name) for file in files]
-        except FileNotFoundError:
-            if attempt == 2:
-                raise
-    return []
-
-
-def _link(file: Path, target: Path) -> Path:
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.{secrets.token_hex(4)}.part")
-    _writing.add(target.parent)
-    try:
-        try:
-            os.link(file, tmp)
-        except OSError:  # FAT, exFAT, some network shares: no hard links
-            shutil.copyfile(file, tmp)
-        os.replace(tmp, target)
-    finally:
-        tmp.unlink(missing_ok=True)
-        _writing.discard(target.parent)
-    return target
-
-
-def _versioned(manifest: dict) -> set[str]:
-    """The versioned names (``v/...``) the routines in ``manifest`` link."""
-    return {name for known in manifest.values() for name in known.get("outputs", ())
-            if name.startswith(VERSIONS + "/")}
-
-
-def remove_old_versions(out_dir: Path, old: set[str], keep: set[str]) -> None:
-    """Remove the versioned files in ``old`` (what the previous index linked and the new one does
-    not) and version folders left empty; also what a build killed before indexing left, once it
-    is a day old (never a concurrent build's new files, which no index links yet). Never a file of
-    ``keep``, which the current index links. Call it with the library lock held, after the new
-    index is in place."""
-    versions = out_dir / VERSIONS
-    if not versions.is_dir():
-        return
-    doomed = set(old)
-    now = time.time()
-    for folder in versions.iterdir():
-        if not folder.is_dir() or folder.name.startswith("."):
-            continue
-        remove_stale_parts(folder)
-        for file in folder.iterdir():
-            name = f"{VERSIONS}/{folder.name}/{file.name}"
-            with contextlib.suppress(OSError):
-                if name not in keep and not file.name.startswith(".") and now - file.stat().st_mtime > OLD_PART_AGE:
-                    doomed.add(name)
-    for name in doomed - keep:
-        (out_dir / name).unlink(missing_ok=True)
-        with contextlib.suppress(OSError):
-            (out_dir / posixpath.dirname(name)).rmdir()  # only when empty
 
 
 def _message(exc: VoiceguideError) -> str:

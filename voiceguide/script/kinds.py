@@ -235,7 +235,7 @@ class SoundRef(Kind):
     library.
 
     Files must decode, hold sound and last at most ``max_seconds`` (checked once per file version,
-    ``sounds.check_file``); they are returned as absolute paths.
+    ``media.check_file``); they are returned as absolute paths.
     """
 
     noun: str

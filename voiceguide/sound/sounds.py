@@ -14,7 +14,6 @@ from __future__ import annotations
 import functools
 import io
 import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,9 +22,8 @@ import numpy as np
 from voiceguide.core import audio, files, loudness
 from voiceguide.core.audio import RATE
 from voiceguide.core.errors import AudioError
-from voiceguide.script.media import SILENCE_DB, FileFacts, check_file  # noqa: F401 - callers import them here
+from voiceguide.script.media import SILENCE_DB
 from voiceguide.script.model import BUILTIN_BEDS, BUILTIN_SOUNDS
-from voiceguide.script.text import format_seconds
 
 PEAK = 0.5
 """Peak of every built-in sound."""
