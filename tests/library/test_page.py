@@ -387,3 +387,42 @@ def test_a_missing_audio_file_is_reported_on_the_page(browser, tmp_path):
     browser.find_element(By.CSS_SELECTOR, "[data-routine]").click()
     wait_until(browser, lambda s: s["line"] == "This routine's audio could not be played.",
                "the page says the audio could not be played")
+
+
+# --- a routine's versions (issue 15): one card, a choice of length and version ---
+
+VERSIONS = [
+    {**ENTRIES[1], "of": "jaw", "variant": ""},
+    {**ENTRIES[1], "id": "jaw-5m", "of": "jaw", "variant": "5 minutes", "duration_ms": 5000.0,
+     "file": "jaw-5m.mp3", "title": "Quick jaw release (5 minutes)"},
+    {**ENTRIES[1], "id": "jaw-cues", "of": "jaw", "variant": "cues only", "duration_ms": 7000.0,
+     "file": "jaw-cues.mp3", "title": "Quick jaw release (cues only)"},
+    {**ENTRIES[0], "of": "lymphatic", "variant": ""},
+]
+
+
+def test_a_routine_and_its_versions_share_one_card_with_a_choice():
+    page = ParsedPage(render_index("Library", VERSIONS))
+    assert page.texts["routine-title"] == ["Quick jaw release", ENTRIES[0]["title"]]
+    assert page.texts["summary"] == ["2 routines"]  # routines, not files
+    options = [attrs["value"] for tag, attrs in page.tags if tag == "option"]
+    assert options == ["0", "1", "2"]  # the jaw card offers its three versions; lymphatic has one
+    assert page.texts["option"] == ["Full, 0:08", "5 minutes, 0:05", "cues only, 0:07"]
+    assert [attrs["data-routine"] for tag, attrs in page.tags if "data-routine" in attrs] == ["0", "3"]
+    assert json.loads(library_data(page))["routines"] == json.loads(json.dumps(VERSIONS))
+
+
+@pytest.mark.browser
+def test_choosing_a_version_plays_that_file(browser, tmp_path):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    write_library(tmp_path, VERSIONS)
+    browser.get((tmp_path / "index.html").as_uri())
+    card = browser.find_elements(By.CLASS_NAME, "routine")[0]
+    Select(card.find_element(By.TAG_NAME, "select")).select_by_visible_text("5 minutes, 0:05")
+    assert card.find_element(By.CLASS_NAME, "routine-duration").text == "0:05"
+    assert browser.execute_script('return document.getElementById("audio").paused')  # choosing is not playing
+    card.find_element(By.CSS_SELECTOR, "[data-routine]").click()
+    state = wait_until(browser, lambda s: not s["paused"] and s["t"] > 0.1, "the chosen version plays")
+    assert state["src"].endswith("/jaw-5m.mp3") and state["title"] == VERSIONS[1]["title"]

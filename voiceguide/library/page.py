@@ -39,15 +39,17 @@ def render_index(library_title: str, entries: list[dict]) -> str:
     picture of the step, where it has one) and ``lines`` (``start_ms``, ``end_ms``, ``text``),
     chapters and lines in time order, listed in the order given (the library's). Where given,
     ``image`` (the cover, beside the MP3) is shown on its card and while a step without a picture
-    plays; ``version`` keys the place you stopped (a new audio starts afresh); ``captions`` (caption
+    plays; entries with ``of`` (the routine they are a version of) and ``variant`` (which version,
+    "" for the full one) share their routine's card, which offers the versions to choose from; ``version`` keys the place you stopped (a new audio starts afresh); ``captions`` (caption
     files beside the MP3) become the player's captions track when the page is served.
     """
-    items = "\n".join(_routine_item(index, entry) for index, entry in enumerate(entries))
+    groups = _grouped(entries)
+    items = "\n".join(_routine_item(versions, entries) for versions in groups)
     data = {"title": library_title, "routines": entries}
     safety = page_safety(entries)
     return _web_file("index.html").format(
         title=escape(library_title),
-        summary=f"{len(entries)} routine{'' if len(entries) == 1 else 's'}",
+        summary=f"{len(groups)} routine{'' if len(groups) == 1 else 's'}",
         safety=f'<aside class="safety" aria-label="Safety"><p>{_labelled(safety)}</p></aside>' if safety else "",
         routines=items or '<li class="empty">No routines yet.</li>',
         css=_web_file("page.css"),
@@ -110,9 +112,32 @@ def url_of(path: str) -> str:
     return quote(path, safe="/")
 
 
-def _routine_item(index: int, entry: dict) -> str:
-    """One routine's card: its cover, title, length and one-line summary, and a play button whose
-    tap area (its ``::after``) is the whole card."""
+def _grouped(entries: list[dict]) -> list[list[int]]:
+    """The entries' indexes, one list per routine (its versions: ``of``), in the order the
+    routines first appear; the full version first in each."""
+    groups: dict[str | int, list[int]] = {}
+    for index, entry in enumerate(entries):
+        groups.setdefault(entry.get("of", index), []).append(index)  # without ``of``: its own card
+    return [sorted(versions, key=lambda i: bool(entries[i].get("variant"))) for versions in groups.values()]
+
+
+def _versions(versions: list[int], entries: list[dict]) -> str:
+    """The choice of a routine's versions (full length, fitted lengths, cues only), if it has more
+    than one: each option the entry it plays."""
+    if len(versions) < 2:
+        return ""
+    options = "".join(
+        f'<option value="{i}">{escape(entries[i].get("variant") or "Full")}, '
+        f'{format_duration(entries[i]["duration_ms"])}</option>' for i in versions)
+    return (f'<label class="routine-version">Version <select data-versions="{versions[0]}">{options}'
+            f'</select></label>')
+
+
+def _routine_item(versions: list[int], entries: list[dict]) -> str:
+    """One routine's card: its cover, title, length and one-line summary, its versions to choose
+    from, and a play button whose tap area (its ``::after``) is the whole card."""
+    index = versions[0]
+    entry = entries[index]
     title_id = f"routine-{index}-title"
     summary = summary_of(entry["description"])
     image = entry.get("image")
@@ -122,7 +147,8 @@ def _routine_item(index: int, entry: dict) -> str:
     return (
         f'<li class="routine">{cover}<div class="routine-text">'
         f'<h3 class="routine-title" id="{title_id}">{escape(entry["title"])}</h3>'
-        f'<p class="routine-duration">{format_duration(entry["duration_ms"])}</p>{about}</div>'
+        f'<p class="routine-duration">{format_duration(entry["duration_ms"])}</p>{about}'
+        f'{_versions(versions, entries)}</div>'
         f'<button type="button" class="routine-play" data-routine="{index}" '
         f'aria-label="Play {escape(entry["title"])}">{PLAY_ICON}</button></li>'
     )

@@ -221,8 +221,8 @@
       current = routine;
       shownChapter = null;
       lastKept = -1;
-      routineButtons.forEach((button, i) => {
-        if (i === index) button.setAttribute("aria-current", "true");
+      routineButtons.forEach((button) => {
+        if (Number(button.dataset.routine) === index) button.setAttribute("aria-current", "true");
         else button.removeAttribute("aria-current");
       });
       playingTitle.textContent = routine.title;
@@ -276,6 +276,15 @@
 
   routineButtons.forEach((button) => {
     button.addEventListener("click", () => open(Number(button.dataset.routine)));
+  });
+  // A routine's versions (lengths, cues only): the card's play button plays the one chosen.
+  document.querySelectorAll("select[data-versions]").forEach((select) => {
+    select.addEventListener("change", () => {
+      const card = select.closest(".routine");
+      const chosen = library.routines[Number(select.value)];
+      card.querySelector("[data-routine]").dataset.routine = select.value;
+      card.querySelector(".routine-duration").textContent = clock(chosen.duration_ms);
+    });
   });
   byId("previous-step").addEventListener("click", () => stepBy(-1));
   byId("next-step").addEventListener("click", () => stepBy(1));
