@@ -773,3 +773,35 @@ def test_the_json_schema_validates_the_docs_example() -> None:
     del routine["steps"][1]["breath"]
     del routine["steps"][1]["duration"]
     assert not validator.is_valid(routine)  # only breath steps may leave out duration
+
+
+def test_zones_and_strokes_are_checked_at_their_line(tmp_path: Path) -> None:
+    """Issue 14: a step's picture is named by ``zone`` and ``stroke``, from the format's vocabulary;
+    a stroke defaults to the zone's usual one."""
+    assert problems_in(tmp_path, """\
+        title: T
+        description: D
+        steps:
+          - title: A
+            duration: 10
+            zone: cheek
+          - title: B
+            duration: 10
+            zone: cheeks
+            stroke: sideways
+        """) == [
+        "6:11: steps[0].zone: unknown zone 'cheek'; choose one of: collarbones, neck_sides, neck_front, under_chin, "
+        "jawline, jaw_muscle, cheeks, under_eyes, brows, forehead, temples, whole_face; did you mean 'cheeks'?",
+        "10:13: steps[1].stroke: unknown stroke 'sideways'; choose one of: outward, inward, up, down, circles, tap, "
+        "press, hold",
+    ]
+    routine = load_routine(write(tmp_path, """\
+        title: T
+        description: D
+        steps:
+          - {title: A, duration: 10, zone: neck_sides}
+          - {title: B, duration: 10, zone: jaw_muscle, stroke: press}
+          - {title: C, duration: 10}
+        """))
+    assert [(s.zone, s.stroke) for s in routine.steps] == [("neck_sides", "down"), ("jaw_muscle", "press"),
+                                                          (None, None)]
