@@ -113,12 +113,13 @@ def _check(zone: str, stroke: str, side: str | None) -> None:
         raise UsageError(f"unknown side {side!r}; one of: left, right (or none for both)")
 
 
-def _picture(zone: str, stroke: str, side: str | None, size: int, colour):
-    """The step picture as an RGB ``PIL.Image`` of ``size`` pixels a side."""
+def _picture(zone: str, stroke: str, side: str | None, size: int, colour, scale: int = _SCALE):
+    """The step picture as an RGB ``PIL.Image`` of ``size`` pixels a side, drawn at ``scale``
+    times that and averaged down."""
     from PIL import Image, ImageOps
 
     _check(zone, stroke, side)
-    big = size * _SCALE
+    big = size * scale
     k = big / 1000
     background = _mix(colour, _WHITE, 0.86)
     figure = _figure_layers(big, k)
@@ -136,7 +137,7 @@ def _picture(zone: str, stroke: str, side: str | None, size: int, colour):
     image.paste(_mix(colour, _SKIN, 0.55), None, mask)
     image.paste(_INK, None, figure["lines"])
     image = Image.alpha_composite(image.convert("RGBA"), marks).convert("RGB")
-    return image.reduce(_SCALE)
+    return image.reduce(scale)
 
 
 # --- the figure ------------------------------------------------------------------------------------
@@ -454,7 +455,9 @@ def routine_cover(title: str, practice: str | tuple[int, int, int] | None = None
                  fill=_mix(colour, _WHITE, 0.25))
     zoom = int(window / 0.78)  # the head and neck, without the shoulders' edges
     margin = int(zoom * 0.11)
-    picture = _picture(zone, stroke, None, zoom, colour).crop(
+    # At twice the size, not three times, and the big layers not kept: a cover's drawing then costs a
+    # render about as much memory as its mixing does (three times: twice the render's peak).
+    picture = _picture(zone, stroke, None, zoom, colour, scale=2).crop(
         (margin, int(zoom * 0.08), margin + window, int(zoom * 0.08) + window))
     round_mask = Image.new("L", (window * 2, window * 2), 0)
     ImageDraw.Draw(round_mask).ellipse((0, 0, window * 2 - 1, window * 2 - 1), fill=255)
@@ -468,6 +471,8 @@ def routine_cover(title: str, practice: str | tuple[int, int, int] | None = None
     if subtitle:
         small = ImageFont.load_default(size=size // 30)
         draw.text((size / 2, size * 0.955), subtitle, font=small, fill=_mix(text, colour, 0.25), anchor="md")
+    for layers in (_figure_layers, _left_ramp, _face_mask):
+        layers.cache_clear()
     out = io.BytesIO()
     image.save(out, format="PNG", compress_level=6)  # optimize=True: 4x the time for 1 % fewer bytes
     return out.getvalue()

@@ -126,8 +126,8 @@ def chapters(plan: Plan, practice: str | None = None, otherwise: Cover | None = 
     return tuple(Chapter(title, _ms(a), _ms(b), image) for title, a, b, image in spans)
 
 
-CHAPTER_SIZE = 600
-"""Pixels square of a chapter picture (``pictures.STEP_SIZE``), and of the cover as one."""
+CHAPTER_SIZE = 400
+"""Pixels square of the cover as a chapter's picture (small: a long routine has hundreds of chapters)."""
 
 
 def thumbnail(cover: Cover, size: int = CHAPTER_SIZE) -> Cover:
