@@ -68,3 +68,20 @@ def test_pictures_a_routine_no_longer_has_are_removed(tmp_path):
     library.build(settings=library.BuildSettings(scripts_dir=tmp_path / "scripts", out_dir=out,
                                                  cache_dir=tmp_path / "cache"), jobs=1)
     assert not list(out.glob("pictured.*"))
+
+
+def test_a_steps_own_image_is_its_chapter_picture_at_a_step_pictures_size(tmp_path):
+    import io
+
+    from PIL import Image
+
+    from voiceguide import render as lib
+
+    (tmp_path / "scripts").mkdir()
+    Image.new("RGB", (3000, 2000), (200, 100, 50)).save(tmp_path / "scripts" / "mine.png")
+    script = tmp_path / "scripts" / "own.yaml"
+    script.write_text(ROUTINE.replace("    zone: cheeks\n", "    image: mine.png\n"), encoding="utf-8")
+    result = lib.render(lib.load(script), tmp_path / "out")
+    [cheeks] = [c for c in read_tags(result.path).chapters if c.title == "Cheeks"]
+    picture = Image.open(io.BytesIO(cheeks.image.data))
+    assert picture.size == (600, 400) and picture.convert("RGB").getpixel((300, 200)) == (200, 100, 50)

@@ -148,8 +148,10 @@ def thumbnail(cover: Cover, size: int = CHAPTER_SIZE) -> Cover:
 def step_image(step, practice: str | None = None) -> Cover | None:
     """The picture of a planned step's chapter: its own ``image``, else its ``zone`` drawn (on its
     side, where the side is ``left`` or ``right``), else none."""
-    if step.image is not None:
-        return load_cover(step.image)
+    if step.image is not None:  # the author's picture, at a step picture's size at most
+        from voiceguide.export.pictures import STEP_SIZE
+
+        return thumbnail(load_cover(step.image), STEP_SIZE)
     if step.zone is None:
         return None
     from voiceguide.export.pictures import PRACTICES, SIDES, step_picture
