@@ -104,9 +104,9 @@ def stale_parts(folder: str | Path) -> list[Path]:
     return stale
 
 
-def remove_own_parts(folder: str | Path) -> None:
+def remove_own_parts(folder: str | Path, of: str | None = None) -> None:
     """Remove the temporary files in ``folder`` that this process is writing (before it ends
-    abruptly)."""
+    abruptly); with ``of``, only those for the file of that name."""
     mine = str(os.getpid())
     try:
         entries = list(os.scandir(folder))
@@ -114,7 +114,7 @@ def remove_own_parts(folder: str | Path) -> None:
         return
     for entry in entries:
         found = _PART_NAME.fullmatch(entry.name)
-        if found is not None and found["pid"] == mine:
+        if found is not None and found["pid"] == mine and of in (None, found["name"]):
             Path(entry.path).unlink(missing_ok=True)
 
 

@@ -26,7 +26,7 @@ import numpy as np
 
 from voiceguide.core.audio import RATE, decode_file, ffmpeg_path, to_int16
 from voiceguide.core.errors import AudioError
-from voiceguide.core.files import publish, remove_stale_parts, target_of, temporary
+from voiceguide.core.files import publish, remove_own_parts, remove_stale_parts, target_of, temporary
 from voiceguide.export.tags import Tags, id3_tag, lrc
 
 __all__ = ["Mp3Settings", "PipeWriter", "Tags", "codec_gain", "encoder_error", "level_change", "lrc_path", "write_mp3"]
@@ -59,9 +59,10 @@ def write_mp3(chunks: Iterable[np.ndarray], path: str | Path, tags: Tags,
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     remove_stale_parts(path.parent)  # what a killed render left; never a live one's
-    frames, tmp = temporary(path), temporary(path)
-    tmp_lrc = temporary(lrc_path(path)) if tags.lyrics else None
+    frames = tmp = tmp_lrc = None
     try:
+        frames, tmp = temporary(path), temporary(path)
+        tmp_lrc = temporary(lrc_path(path)) if tags.lyrics else None
         _encode(chunks, frames, settings)
         with open(tmp, "wb") as out, open(frames, "rb") as encoded:
             out.write(id3_tag(tags))
@@ -74,11 +75,14 @@ def write_mp3(chunks: Iterable[np.ndarray], path: str | Path, tags: Tags,
             _publish(tmp_lrc, lrc_path(path))
         else:
             lrc_path(path).unlink(missing_ok=True)
+    except BaseException:  # Ctrl-C even between making a temporary file and naming it here
+        remove_own_parts(path.parent, path.name)
+        remove_own_parts(path.parent, lrc_path(path).name)
+        raise
     finally:
-        frames.unlink(missing_ok=True)
-        tmp.unlink(missing_ok=True)
-        if tmp_lrc is not None:
-            tmp_lrc.unlink(missing_ok=True)
+        for part in (frames, tmp, tmp_lrc):
+            if part is not None:
+                part.unlink(missing_ok=True)
     return path
 
 

@@ -455,9 +455,9 @@ def routine_cover(title: str, practice: str | tuple[int, int, int] | None = None
                  fill=_mix(colour, _WHITE, 0.25))
     zoom = int(window / 0.78)  # the head and neck, without the shoulders' edges
     margin = int(zoom * 0.11)
-    # At twice the size, not three times, and the big layers not kept: a cover's drawing then costs a
-    # render about as much memory as its mixing does (three times: twice the render's peak).
-    picture = _picture(zone, stroke, None, zoom, colour, scale=2).crop(
+    # Drawn at half the window's size and enlarged, and the big layers not kept: drawn at full size
+    # (three times that, averaged down) a cover cost a render more memory than its whole mix.
+    picture = _picture(zone, stroke, None, zoom // 2, colour).resize((zoom, zoom), Image.Resampling.LANCZOS).crop(
         (margin, int(zoom * 0.08), margin + window, int(zoom * 0.08) + window))
     round_mask = Image.new("L", (window * 2, window * 2), 0)
     ImageDraw.Draw(round_mask).ellipse((0, 0, window * 2 - 1, window * 2 - 1), fill=255)
