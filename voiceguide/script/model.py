@@ -113,6 +113,9 @@ class Voice:
     """Seconds of silence at each comma (and semicolon and colon); ``None``: the voice's own."""
     pronounce: tuple[tuple[str, str], ...] = ()
     """Words (or word groups) and how to spell them for the voice, on top of ``phrasing.PRONOUNCE``."""
+    language: str = "en"
+    """The language spoken (a code such as ``en``, ``de``, ``ja``): the routine's language being
+    rendered, which picks the voice where none is named (``engines.resolve_engine``)."""
 
 
 @dataclass(frozen=True)
