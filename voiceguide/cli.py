@@ -98,6 +98,8 @@ def _variant(routine, length, cues_only, cache):
     return lib.variant(routine, Variant(length, cues_only), cache)
 
 
+language_option = click.option(
+    "--language", metavar="LANG", help="One of the routine's languages (languages:, default its first): en, de, ...")
 scripts_option = click.option("--scripts", "scripts_dir", type=click.Path(file_okay=False, path_type=Path),
                               default=SCRIPTS_DIR, show_default=True,
                               help="Folder of routine files that ROUTINE names refer to.")
@@ -130,20 +132,26 @@ def main():
               help="Cover art (default: the routine's image, else one drawn with its title).")
 @click.option("--year", type=click.IntRange(1000, 9999), help="Year tag (none unless given).")
 @variant_options
+@language_option
 @m4b_option
 @scripts_option
 @cache_option
 @handle_errors
 def render(routine, out_dir, engine, voice, rate, volume, bitrate, mono, loudness, true_peak, cover, year,
-           length, cues_only, m4b, scripts_dir, cache_dir):
+           length, cues_only, language, m4b, scripts_dir, cache_dir):
     """Render ROUTINE (a name in scripts_yaml/ or a YAML file) to an MP3 (with its .lrc lyrics and
-    .vtt and .srt captions beside it, and with --m4b an audiobook) and print its path."""
+    .vtt and .srt captions beside it, and with --m4b an audiobook) and print its path. A language
+    other than the library's own is written in its folder under --out, as build does (output/de/)."""
     with processes.ctrl_c_ends_at_once():
         from voiceguide import render as lib
         from voiceguide.export.mp3 import Mp3Settings
         from voiceguide.voice.cache import NarrationCache
 
-    loaded = lib.load(routine, scripts_dir, engine=engine, voice=voice, rate=rate, volume=volume, note=_note)
+    from voiceguide.library.build import language_folder
+
+    loaded = lib.load(routine, scripts_dir, engine=engine, voice=voice, rate=rate, volume=volume, note=_note,
+                      language=language)
+    out_dir = language_folder(out_dir, loaded.language, Path(loaded.source).parent)
     loaded, _ = _variant(loaded, length, cues_only, NarrationCache(cache_dir))
     targets = {k: v for k, v in (("loudness", loudness), ("true_peak", true_peak)) if v is not None}
     mastering = dataclasses.replace(lib.routine_mastering(loaded), **targets)
@@ -172,17 +180,19 @@ def _regular_file(path: Path | None) -> Path | None:
 @click.option("--json", "as_json", is_flag=True, help="Print the plan as one JSON object.")
 @voice_options
 @variant_options
+@language_option
 @scripts_option
 @cache_option
 @handle_errors
-def plan(routine, as_json, engine, voice, rate, volume, length, cues_only, scripts_dir, cache_dir):
+def plan(routine, as_json, engine, voice, rate, volume, length, cues_only, language, scripts_dir, cache_dir):
     """Show ROUTINE's timeline: every step and event, on the clock of the rendered file."""
     with processes.ctrl_c_ends_at_once():
         from voiceguide import render as lib
         from voiceguide.core.audio import RATE
         from voiceguide.voice.cache import NarrationCache
 
-    loaded = lib.load(routine, scripts_dir, engine=engine, voice=voice, rate=rate, volume=volume, note=_note)
+    loaded = lib.load(routine, scripts_dir, engine=engine, voice=voice, rate=rate, volume=volume, note=_note,
+                      language=language)
     loaded, _ = _variant(loaded, length, cues_only, NarrationCache(cache_dir))
     with terminal.Progress(loaded.id) as progress:
         timeline, _ = lib.plan_routine(loaded, NarrationCache(cache_dir), progress)
@@ -219,14 +229,16 @@ def _note(message: str) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the whole check as one JSON object instead.")
 @voice_options
 @variant_options
+@language_option
 @scripts_option
 @cache_option
 @handle_errors
-def check(routines, show_report, as_json, engine, voice, rate, volume, length, cues_only, scripts_dir, cache_dir):
+def check(routines, show_report, as_json, engine, voice, rate, volume, length, cues_only, language, scripts_dir,
+          cache_dir):
     """Check ROUTINES: validate them and plan them (speaking their narration, which render then
-    reuses), so you know before rendering that everything fits. Problems go to stderr as
-    FILE:LINE:COL: field: message (exit 2; exit 1 if the voice failed); warnings a practitioner
-    would want, too."""
+    reuses), so you know before rendering that everything fits, in every language they speak (or
+    in --language). Problems go to stderr as FILE:LINE:COL: field: message (exit 2; exit 1 if the
+    voice failed); warnings a practitioner would want, too."""
     with processes.ctrl_c_ends_at_once():
         from voiceguide import render as lib
         from voiceguide.core.audio import samples_to_ms
@@ -235,11 +247,14 @@ def check(routines, show_report, as_json, engine, voice, rate, volume, length, c
 
     cache = NarrationCache(cache_dir)
     results, code = [], 0
-    for name in routines:
+    for name, spoken in _in_languages(routines, scripts_dir, language):
         result = {"routine": name, "ok": False, "problems": [], "steps": []}
+        if spoken is not None:
+            result["language"] = spoken
         results.append(result)
         try:
-            loaded = lib.load(name, scripts_dir, engine=engine, voice=voice, rate=rate, volume=volume, note=_note)
+            loaded = lib.load(name, scripts_dir, engine=engine, voice=voice, rate=rate, volume=volume, note=_note,
+                              language=spoken)
             if length is None:  # every length the routine asks build for must be in reach
                 for wanted in loaded.lengths:
                     _variant(loaded, wanted, False, cache)
@@ -271,9 +286,32 @@ def check(routines, show_report, as_json, engine, voice, rate, volume, length, c
     if as_json:
         click.echo(json.dumps({"ok": not code, "routines": results}, indent=2, ensure_ascii=False))
     elif not code:
-        click.echo(f"{len(routines)} routine{'s' * (len(routines) != 1)} OK")
+        languages = {r.get("language") for r in results} - {None}
+        click.echo(f"{len(routines)} routine{'s' * (len(routines) != 1)} OK" +
+                   (f" in {', '.join(sorted(languages))}" if len(languages) > 1 else ""))
     if code:
         sys.exit(code)
+
+
+def _in_languages(routines, scripts_dir: Path, language: str | None):
+    """``(routine, language)`` for each routine in each language it speaks (``None`` for one that
+    speaks only its first, or is not readable: its load reports why), or in ``language`` alone."""
+    from voiceguide import render as lib
+    from voiceguide.script.load import declared_languages
+
+    for name in routines:
+        if language is not None:
+            yield name, language
+            continue
+        try:
+            path = lib.routine_path(name, scripts_dir)
+            languages = declared_languages(Path(path).read_bytes(), Path(path).parent)
+        except (VoiceguideError, OSError):
+            languages = ("",)
+        if len(languages) == 1:
+            yield name, None
+        else:
+            yield from ((name, spoken) for spoken in languages)
 
 
 @main.command()

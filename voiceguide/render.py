@@ -35,7 +35,6 @@ from voiceguide.sound.mix import CHUNK, BedGain, energies, mix, place_events
 from voiceguide.voice import engines, phrasing
 from voiceguide.voice.cache import NarrationCache, Speech
 
-
 Progress = Callable[[str, int, int], None]
 """Called as ``progress(phase, done, total)`` while a render runs."""
 
@@ -70,21 +69,25 @@ def routine_files(scripts_dir: str | Path = SCRIPTS_DIR) -> list[Path]:
 
 def load(name: str | Path, scripts_dir: str | Path = SCRIPTS_DIR, *, engine: str | None = None,
          voice: str | None = None, rate: float | None = None, volume: float | None = None,
-         note: Callable[[str], None] | None = None) -> Routine:
-    """Load and validate a routine, with voice settings overridden where given, and its engine and
-    voice settled (``auto`` becomes the engine it stands for, no voice the engine's default;
-    ``note`` is told when ``auto`` cannot have a Piper voice and falls back to pyttsx3)."""
-    routine = script.load_routine(routine_path(name, scripts_dir))
+         note: Callable[[str], None] | None = None, language: str | None = None) -> Routine:
+    """Load and validate a routine in ``language`` (default: its first), with voice settings
+    overridden where given, and its engine and voice settled (``auto`` becomes the engine it
+    stands for, no voice the engine's default for the language; ``note`` is told when ``auto``
+    cannot have a Piper voice and falls back)."""
+    routine = script.load_routine(routine_path(name, scripts_dir), language)
     overrides = {k: v for k, v in (("engine", engine), ("voice", voice), ("rate", rate), ("volume", volume))
                  if v is not None}
     if "engine" in overrides and "voice" not in overrides:
         overrides["voice"] = None  # the routine's voice belongs to its own engine
     settled = dataclasses.replace(routine.voice, **overrides)
-    engine_name = engines.resolve_engine(settled.engine, settled.voice, note)
     try:
-        voice_id = engines.get_engine(engine_name).resolve_voice(settled.voice)
+        engine_name = engines.resolve_engine(settled.engine, settled.voice, note, language=settled.language)
+        voice_id = engines.get_engine(engine_name).resolve_voice(settled.voice, language=settled.language)
     except UsageError as exc:
-        where = script.locate(routine.source, ("voice", "voice")) if "voice" not in overrides else None
+        where = None
+        if "voice" not in overrides:  # the voice the routine names, else the language it asks for
+            where = script.locate(routine.source, ("voice", "voice")) if settled.voice is not None else \
+                script.locate(routine.source, ("languages",)) if settled.language != "en" else None
         if where is None:  # named on the command line (or nowhere): a usage error, as it is
             raise
         raise ScriptError([Problem(where, str(exc))]) from None
@@ -158,10 +161,10 @@ def speech_keys(voice: Voice) -> Callable[[str, Voice], str]:
     pause): the engine is asked its version and voice once, not once a phrase."""
     engine = engines.get_engine(voice.engine)
     fixed = {"engine": engine.name, "version": engine.version(), "speech": SPEECH,
-             "voice": engine.resolve_voice(voice.voice)}
+             "voice": engine.resolve_voice(voice.voice, language=voice.language)}
 
     def key(text: str, said_by: Voice) -> str:
-        return NarrationCache.key(**fixed, rate=said_by.rate, volume=said_by.volume,
+        return NarrationCache.key(**fixed, language=said_by.language, rate=said_by.rate, volume=said_by.volume,
                                   sentence_pause=said_by.sentence_pause, comma_pause=said_by.comma_pause,
                                   said=phrasing.respell(text, said_by.pronounce), text=text)
 

@@ -480,7 +480,7 @@ def test_problems_in_the_defaults_file_are_reported_with_the_routines(tmp_path: 
         "r.yaml:3:30: steps[0].duration: must be more than 0 seconds, got 0",
         "_defaults.yaml:1:15: voice.rate: must be between 60 and 400, got 20",
         "_defaults.yaml:2:1: title: unknown field; expected one of: author, album, genre, image, voice, "
-        "background, sounds, timing, loudness, true_peak, lengths, variants",
+        "background, sounds, timing, loudness, true_peak, lengths, variants, languages, words",
     ]
 
 

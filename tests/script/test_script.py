@@ -23,7 +23,7 @@ from voiceguide.script.model import Background, Breath, Sound, Step, Timing, Voi
 
 FORMAT_MD = ROOT / "docs" / "format.md"
 TOP_LEVEL = ("title", "description", "author", "album", "genre", "image", "voice", "background", "sounds",
-             "timing", "loudness", "true_peak", "lengths", "variants", "intro", "steps", "outro")
+             "timing", "loudness", "true_peak", "lengths", "variants", "languages", "intro", "steps", "outro")
 
 
 def write(tmp_path: Path, text: str, name: str = "routine.yaml") -> Path:

@@ -76,6 +76,9 @@ class Tags:
     cover: Cover | None = None
     voice: str = ""
     """The engine and voice that spoke it, ``"piper en_US-joe-medium"`` (a ``TXXX`` frame)."""
+    language: str = LANGUAGE
+    """The language spoken, as ISO 639-2 (``eng``, ``deu``): the ``TLAN`` frame, and the language
+    of the description and lyrics frames."""
 
     @property
     def narration(self) -> str:
@@ -97,7 +100,7 @@ def session_tags(routine: Routine, plan: Plan, *, cover: str | Path | None = Non
         title=routine.title, artist=routine.author, album=routine.album, genre=routine.genre,
         description=routine.description, year=year, track=track,
         chapters=chapters(plan, practice, thumbnail(art)), lyrics=lyrics(plan), cover=art,
-        voice=" ".join(filter(None, (plan.engine, plan.voice))),
+        voice=" ".join(filter(None, (plan.engine, plan.voice))), language=routine.words.iso639_2,
     )
 
 
@@ -184,6 +187,7 @@ def id3_tag(tags: Tags) -> bytes:
         TALB,
         TCON,
         TIT2,
+        TLAN,
         TPE1,
         TRCK,
         TXXX,
@@ -199,7 +203,8 @@ def id3_tag(tags: Tags) -> bytes:
         id3.add(TRCK(encoding=3, text=tags.track))
     id3.add(TALB(encoding=3, text=tags.album))
     id3.add(TCON(encoding=3, text=tags.genre))
-    id3.add(COMM(encoding=3, lang=LANGUAGE, desc="", text=tags.description))
+    id3.add(TLAN(encoding=3, text=tags.language))
+    id3.add(COMM(encoding=3, lang=tags.language, desc="", text=tags.description))
     if tags.voice:
         id3.add(TXXX(encoding=3, desc=VOICE_TAG, text=tags.voice))
     if tags.year is not None:
@@ -221,8 +226,8 @@ def id3_tag(tags: Tags) -> bytes:
         id3.add(CTOC(element_id=TOC_ID, flags=CTOCFlags.TOP_LEVEL | CTOCFlags.ORDERED,
                      child_element_ids=ids, sub_frames=[TIT2(encoding=3, text=tags.title)]))
     if tags.lyrics:
-        id3.add(USLT(encoding=3, lang=LANGUAGE, desc="", text=tags.narration))
-        id3.add(SYLT(encoding=3, lang=LANGUAGE, format=2, type=1, desc="",
+        id3.add(USLT(encoding=3, lang=tags.language, desc="", text=tags.narration))
+        id3.add(SYLT(encoding=3, lang=tags.language, format=2, type=1, desc="",
                      text=[(line.text, line.time_ms) for line in tags.lyrics]))
     if tags.cover is not None:
         id3.add(APIC(encoding=3, mime=tags.cover.mime, type=3, desc="Cover", data=tags.cover.data))
@@ -238,7 +243,9 @@ def _in_order() -> type:
     "Introduction"), and players that list ``CHAP`` frames as stored rather than by the table of
     contents showed them out of time order."""
     from mutagen.id3 import ID3
-    from mutagen.id3._tags import save_frame  # mutagen's own frame writer (no public name)
+    from mutagen.id3._tags import (
+        save_frame,  # mutagen's own frame writer (no public name)
+    )
 
     class InOrder(ID3):
         def _write(self, config):
@@ -290,7 +297,7 @@ def read_tags(path: str | Path) -> Tags:
                                _sub_picture(chaps[i])) for i in order),
         lyrics=tuple(Lyric(t, s) for s, t in synced[0].text) if synced else (),
         cover=Cover(pictures[0].data, pictures[0].mime) if pictures else None,
-        voice=text(f"TXXX:{VOICE_TAG}"),
+        voice=text(f"TXXX:{VOICE_TAG}"), language=text("TLAN") or LANGUAGE,
     )
 
 

@@ -18,7 +18,6 @@ index is in place, the versioned files the old index linked and the new one does
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import hashlib
 import json
@@ -26,9 +25,8 @@ import multiprocessing
 import os
 import posixpath
 import signal
-import sys
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,7 +46,23 @@ from voiceguide.core.files import (
 from voiceguide.export.mp3 import Mp3Settings
 from voiceguide.library import feed
 from voiceguide.library.hashes import Hashes, outputs_intact
-from voiceguide.library.pictures import chapter_pictures, write_pictures
+from voiceguide.library.index import (  # noqa: F401 - the library's names, used by its callers
+    FEED,
+    FIRST,
+    LINKED_SUFFIXES,
+    LOCK,
+    MANIFEST,
+    OUTPUT_SUFFIXES,
+    PAGE,
+    PLAYLIST,
+    UNLINKED_SUFFIXES,
+    _read_index,
+    _update_index,
+    feed_text,
+    library_lock,
+    library_order,
+)
+from voiceguide.library.pictures import write_pictures
 from voiceguide.library.versions import (  # noqa: F401 - VERSIONS: the library's own name for it
     VERSION_LENGTH,
     VERSIONS,
@@ -60,22 +74,10 @@ from voiceguide.library.versions import (  # noqa: F401 - VERSIONS: the library'
 from voiceguide.plan.timeline import Plan
 from voiceguide.plan.variants import Variant, variants_of
 from voiceguide.script.model import BUILTIN_BEDS, BUILTIN_SOUNDS, Routine
+from voiceguide.script.words import LANGUAGES
 from voiceguide.voice import engines
 from voiceguide.voice.cache import NarrationCache
 from voiceguide.voice.cache import default_dir as default_cache_dir
-
-MANIFEST = ".voiceguide-build.json"
-LOCK = ".voiceguide-build.lock"
-PLAYLIST = "library.m3u8"
-FEED = "feed.xml"
-PAGE = "index.html"
-#: Files a routine's render leaves in the output folder that the index links, by suffix after its id.
-LINKED_SUFFIXES = (".mp3", ".lrc", ".vtt", ".srt", ".chapters.json", ".cover.png", ".cover.jpg")
-#: Every file a routine's render leaves in the output folder (the audiobook only with ``m4b``),
-#: besides its chapters' pictures (``library.pictures``), which the index links too.
-UNLINKED_SUFFIXES = (".m4b",)
-OUTPUT_SUFFIXES = (*LINKED_SUFFIXES, *UNLINKED_SUFFIXES)
-
 
 
 @dataclass(frozen=True)
@@ -92,6 +94,9 @@ class BuildSettings:
     """Where the output folder is served from, for the feed's links; empty: relative links."""
     m4b: bool = False
     """Also write each routine's ``NAME.m4b`` audiobook (AAC, chapters, cover)."""
+    language: str | None = None
+    """The language the folder's routines are rendered in (``build`` sets it for each folder it
+    writes); ``None``: each routine's first."""
 
 
 @dataclass(frozen=True)
@@ -138,87 +143,123 @@ def build(names: Iterable[str] = (), settings: BuildSettings = BuildSettings(), 
     out_dir = settings.out_dir
     paths = _routine_paths(names, settings.scripts_dir)
     refuse_collisions(paths, settings.scripts_dir)
-    remove_stale_parts(out_dir)  # what a killed build left; never a live build's
-    index = _read_index(out_dir)
-    manifest, hashes = index["routines"], Hashes(index.get("hashes", {}))
-    outcomes: dict[str, Outcome] = {}
-    built: dict[str, dict] = {}
-    todo: list[tuple[str, Path, str, Variant, str]] = []
     tracks = track_numbers(paths, settings.scripts_dir)  # a routine's variants share its number
-    order: list[str] = []  # every target: each routine, and each of its variants (plan.variants)
-    unreadable: set[str] = set()
     taken = {safe_name(p.stem).casefold() for p in lib.routine_files(settings.scripts_dir)}
-    for path in paths:
-        rid = path.stem
-        try:
-            routine = lib.load(path)
-            fingerprint = input_fingerprint(routine, path, settings, hashes, track=tracks[rid])
-        except VoiceguideError as exc:
-            order.append(rid)
-            unreadable.add(rid)
-            outcomes[rid] = Outcome(rid, "failed", message=_message(exc))
-            notify("done", rid, outcomes[rid])
-            continue
-        for variant in variants_of(routine):
-            vid, vprint = rid + variant.suffix, _variant_fingerprint(fingerprint, variant)
-            order.append(vid)
-            known = manifest.get(vid)
-            if variant and safe_name(vid).casefold() in taken:
-                outcomes[vid] = Outcome(vid, "failed", message=f"{vid} would be written as {safe_name(vid)}.mp3, "
-                                                              f"the name of another routine: rename one of them")
-                notify("done", vid, outcomes[vid])
-            elif known and known.get("fingerprint") == vprint and outputs_intact(out_dir, known, hashes):
-                outcomes[vid] = Outcome(vid, "unchanged", duration_ms=known["entry"]["duration_ms"])
-                notify("done", vid, outcomes[vid])
-            else:
-                todo.append((vid, path, vprint, variant, tracks[rid]))
-                notify("queued", vid, None)
-
-    rendering = _render_all(todo, settings, jobs, executor, notify)
+    folders: dict[str, _Folder] = {}
+    for language, speakers in _by_language(paths, settings, full=not names).items():
+        folder = _Folder(dataclasses.replace(settings, language=language, out_dir=language_folder(out_dir, language,
+                                                                                                  settings.scripts_dir)))
+        folder.plan(speakers, tracks, taken, notify)
+        folders[language] = folder
+    todo = [job for folder in folders.values() for job in folder.todo]
+    rendering = _render_all(todo, jobs, executor, notify)
     try:
-        for rid, result in rendering:
-            outcomes[rid] = result.pop("outcome")
-            if outcomes[rid].status == "built":
-                hashes.known.update(result.pop("hashes"))
-                built[rid] = result
-            notify("done", rid, outcomes[rid])
+        for shown, result in rendering:
+            folder = folders[result.pop("language")]
+            rid = shown.rsplit("/", 1)[-1]
+            folder.outcomes[rid] = dataclasses.replace(result.pop("outcome"), id=shown)
+            if folder.outcomes[rid].status == "built":
+                folder.hashes.known.update(result.pop("hashes"))
+                folder.built[rid] = result
+            notify("done", shown, folder.outcomes[rid])
     finally:
         rendering.close()  # on Ctrl-C: the workers are stopped now, not at exit
 
-    try:
-        _update_index(out_dir, order, unreadable, built, hashes, settings, full=not names)
-    except OSError as exc:  # a read-only or full folder: the routines' own reasons are kept
-        return BuildReport(tuple(outcomes[r] for r in order if r in outcomes), time.monotonic() - started,
-                           os_error_message(exc))
-    return BuildReport(tuple(outcomes[r] for r in order if r in outcomes), time.monotonic() - started)
+    outcomes = tuple(o for folder in folders.values() for o in folder.in_order())
+    for folder in folders.values():
+        try:
+            _update_index(folder.settings.out_dir, folder.order, folder.unreadable, folder.built, folder.hashes,
+                          folder.settings, full=not names)
+        except OSError as exc:  # a read-only or full folder: the routines' own reasons are kept
+            return BuildReport(outcomes, time.monotonic() - started, os_error_message(exc))
+    return BuildReport(outcomes, time.monotonic() - started)
 
 
-def _update_index(out_dir: Path, targets: list[str], unreadable: set[str], built: dict[str, dict],
-                  hashes: Hashes, settings: BuildSettings, full: bool) -> None:
-    """Merge what was built into the library's index and write it (with the playlist, feed and
-    page); a ``full`` build also removes what is no longer a target (a routine and its variants),
-    except the variants of a routine that cannot be read now (``unreadable``), kept until it can."""
-    with library_lock(out_dir):  # another build may have written the index since: merge into it
-        index = _read_index(out_dir)
-        manifest = index["routines"]
-        linked_before = versioned(manifest)
-        for rid, result in built.items():
-            old = manifest.get(rid, {})
-            same_audio = old.get("version") == result["version"] and old.get("published")
-            manifest[rid] = {"fingerprint": result["fingerprint"], "entry": result["entry"],
-                             "size": result["size"], "outputs": result["outputs"], "version": result["version"],
-                             "published": old["published"] if same_audio else int(time.time())}
-        if full:  # what no longer has a script goes
-            current = set(targets)
-            for rid in [r for r in manifest if r not in current and manifest[r]["entry"].get("of", r) not in unreadable]:
-                for suffix in OUTPUT_SUFFIXES:
-                    (out_dir / f"{safe_name(rid)}{suffix}").unlink(missing_ok=True)
-                for picture in chapter_pictures(out_dir, safe_name(rid)):
-                    picture.unlink(missing_ok=True)
-                del manifest[rid]
-        known = {**index.get("hashes", {}), **hashes.known}
-        _write_index(out_dir, manifest, {path: v for path, v in known.items() if os.path.exists(path)}, settings)
-        remove_old_versions(out_dir, linked_before - versioned(manifest), keep=versioned(manifest))
+def library_language(scripts_dir: Path) -> str:
+    """The library's own language, whose routines are written in the output folder itself (the
+    others' in a folder per language): the first of ``_defaults.yaml``'s ``languages``, else English."""
+    from voiceguide.script.load import declared_languages
+
+    return declared_languages(b"", Path(scripts_dir))[0]
+
+
+def language_folder(out_dir: Path, language: str, scripts_dir: Path) -> Path:
+    """Where a library's routines in ``language`` are written: ``out_dir`` for the library's own
+    language (``library_language``), ``out_dir/LANG`` for each other."""
+    return Path(out_dir) if language == library_language(scripts_dir) else Path(out_dir) / language
+
+
+def _by_language(paths: list[Path], settings: BuildSettings, full: bool) -> dict[str, list[Path]]:
+    """The routines that speak each language (``languages:``), the library's own language first. A
+    full build also visits each language folder a routine no longer speaks, to empty it."""
+    from voiceguide.script.load import declared_languages
+
+    own = library_language(settings.scripts_dir)
+    speaking: dict[str, list[Path]] = {own: []}
+    for path in paths:
+        try:
+            languages = declared_languages(path.read_bytes(), path.parent)
+        except OSError:
+            languages = (own,)  # unreadable: it fails, and is reported, with the library's own language
+        for language in languages:
+            speaking.setdefault(language, []).append(path)
+    if full:
+        for language in LANGUAGES:
+            if (Path(settings.out_dir) / language / MANIFEST).is_file():
+                speaking.setdefault(language, [])
+    return {language: found for language, found in speaking.items() if found or full or language == own}
+
+
+class _Folder:
+    """One language's folder of a build: what to render into it, and what came of it."""
+
+    def __init__(self, settings: BuildSettings):
+        self.settings = settings
+        self.shown = "" if settings.language == library_language(settings.scripts_dir) else f"{settings.language}/"
+        """What the build's messages put before a routine's id: ``de/`` in a language's folder."""
+        remove_stale_parts(settings.out_dir)  # what a killed build left; never a live build's
+        index = _read_index(settings.out_dir)
+        self.manifest, self.hashes = index["routines"], Hashes(index.get("hashes", {}))
+        self.outcomes: dict[str, Outcome] = {}
+        self.built: dict[str, dict] = {}
+        self.todo: list[tuple] = []
+        self.order: list[str] = []  # every target: each routine, and each of its variants (plan.variants)
+        self.unreadable: set[str] = set()
+
+    def plan(self, paths: list[Path], tracks: dict[str, str], taken: set[str], notify) -> None:
+        """Decide, for each routine and variant, whether it is up to date or to be rendered."""
+        settings, out_dir = self.settings, self.settings.out_dir
+        for path in paths:
+            rid = path.stem
+            try:
+                routine = lib.load(path, language=settings.language)
+                fingerprint = input_fingerprint(routine, path, settings, self.hashes, track=tracks[rid])
+            except VoiceguideError as exc:
+                self.order.append(rid)
+                self.unreadable.add(rid)
+                self.done(rid, Outcome(self.shown + rid, "failed", message=_message(exc)), notify)
+                continue
+            for variant in variants_of(routine):
+                vid, vprint = rid + variant.suffix, _variant_fingerprint(fingerprint, variant)
+                self.order.append(vid)
+                known = self.manifest.get(vid)
+                if variant and safe_name(vid).casefold() in taken:
+                    self.done(vid, Outcome(self.shown + vid, "failed",
+                                           message=f"{vid} would be written as {safe_name(vid)}.mp3, the name of "
+                                                   f"another routine: rename one of them"), notify)
+                elif known and known.get("fingerprint") == vprint and outputs_intact(out_dir, known, self.hashes):
+                    self.done(vid, Outcome(self.shown + vid, "unchanged", duration_ms=known["entry"]["duration_ms"]),
+                              notify)
+                else:
+                    self.todo.append((self.shown + vid, path, vprint, variant, tracks[rid], settings))
+                    notify("queued", self.shown + vid, None)
+
+    def done(self, rid: str, outcome: Outcome, notify) -> None:
+        self.outcomes[rid] = outcome
+        notify("done", outcome.id, outcome)
+
+    def in_order(self) -> list[Outcome]:
+        return [self.outcomes[r] for r in self.order if r in self.outcomes]
 
 
 def refuse_collisions(paths: list[Path], scripts_dir: Path) -> None:
@@ -242,26 +283,6 @@ def _routine_paths(names: Iterable[str], scripts_dir: Path) -> list[Path]:
     if not paths:
         raise UsageError(f"no routines in {scripts_dir}/")
     return paths
-
-
-FIRST = ("lymphatic",)
-"""The routines listed first, in this order: the starter library's lymphatic drainage. Until the
-format can say it (a ``track:`` per routine, an order in ``_defaults.yaml``), the order is set
-here; the format will then feed ``library_order`` instead."""
-
-
-def library_order(ids: Iterable[str], first: Iterable[str] = FIRST) -> list[str]:
-    """Routine ids in the library's order, the one rule of the track numbers, playlist, feed and
-    page: those in ``first`` (in that order, where they exist), then the rest by id."""
-    ids, first = set(ids), list(dict.fromkeys(first))
-    return [rid for rid in first if rid in ids] + sorted(ids - set(first))
-
-
-def _listed(manifest: dict) -> list[str]:
-    """The manifest's targets in ``library_order``, each routine's variants after it."""
-    of = {target: known["entry"].get("of", target) for target, known in manifest.items()}
-    place = {rid: n for n, rid in enumerate(library_order(of.values()))}
-    return sorted(manifest, key=lambda target: (place[of[target]], target))
 
 
 def track_numbers(paths: list[Path], scripts_dir: Path) -> dict[str, str]:
@@ -316,12 +337,12 @@ def _variant_fingerprint(fingerprint: str, variant: Variant) -> str:
     return hashlib.sha256(f"{fingerprint}{variant!r}".encode()).hexdigest() if variant else fingerprint
 
 
-def _render_all(todo, settings: BuildSettings, jobs: int | None, executor: Executor | None, notify):
+def _render_all(todo, jobs: int | None, executor: Executor | None, notify):
     """Yield ``(routine id, result)`` as each render finishes."""
     if not todo:
         return
     jobs = jobs or os.cpu_count() or 1
-    args = [(str(path), fingerprint, settings, variant, track) for _, path, fingerprint, variant, track in todo]
+    args = [(str(path), fingerprint, settings, variant, track) for _, path, fingerprint, variant, track, settings in todo]
     if executor is None and (jobs == 1 or len(todo) == 1):
         for (rid, *_), arg in zip(todo, args):
             notify("started", rid, None)
@@ -346,7 +367,9 @@ def _render_all(todo, settings: BuildSettings, jobs: int | None, executor: Execu
             try:
                 yield rid, future.result()
             except Exception as exc:  # noqa: BLE001 - a crashed worker fails its routine, not the build
-                yield rid, {"outcome": Outcome(rid, "failed", message=f"the render stopped: {exc!r}")}
+                language = next(job[5].language for job in todo if job[0] == rid)
+                yield rid, {"outcome": Outcome(rid, "failed", message=f"the render stopped: {exc!r}"),
+                            "language": language}
     except BaseException:  # Ctrl-C (or the caller stopped early): stop the renders under way
         if own:
             _stop_workers(executor)
@@ -414,7 +437,7 @@ def render_one(path: str, fingerprint: str, settings: BuildSettings, variant: Va
     out_dir = Path(settings.out_dir)
     try:
         cache = NarrationCache(settings.cache_dir)
-        routine, _ = lib.variant(lib.load(path), variant, cache)
+        routine, _ = lib.variant(lib.load(path, language=settings.language), variant, cache)
         rendered = lib.render(routine, out_dir, cache=cache, mp3=settings.mp3, track=track, m4b=settings.m4b)
         name = safe_name(rid)
         if not settings.m4b:  # one from a build that asked for it would be out of date now
@@ -434,14 +457,16 @@ def render_one(path: str, fingerprint: str, settings: BuildSettings, variant: Va
         written += [out_dir / p for p in chapter_pictures if p]
         linked = link_version(out_dir, folder, [f for f in written if f.name.removeprefix(name) not in UNLINKED_SUFFIXES])
     except VoiceguideError as exc:
-        return {"outcome": Outcome(rid, "failed", time.monotonic() - started, message=_message(exc))}
+        return {"outcome": Outcome(rid, "failed", time.monotonic() - started, message=_message(exc)),
+                "language": settings.language}
     except OSError as exc:  # an unwritable or full output folder: this routine fails, with the file named
-        return {"outcome": Outcome(rid, "failed", time.monotonic() - started, message=os_error_message(exc))}
+        return {"outcome": Outcome(rid, "failed", time.monotonic() - started, message=os_error_message(exc)),
+                "language": settings.language}
     hashes = Hashes()  # after linking, which changes each file's change time
     outputs = {file.relative_to(out_dir).as_posix(): hashes.digest(file) for file in [*written, *linked]}
     return {"outcome": Outcome(rid, "built", time.monotonic() - started, entry["duration_ms"]),
             "entry": entry, "fingerprint": fingerprint, "size": rendered.path.stat().st_size,
-            "outputs": outputs, "version": version, "hashes": hashes.known}
+            "outputs": outputs, "version": version, "hashes": hashes.known, "language": settings.language}
 
 
 def _message(exc: VoiceguideError) -> str:
@@ -467,84 +492,6 @@ def page_entry(routine: Routine, plan: Plan, file: str) -> dict:
 
 def _ms(samples: int) -> float:
     return samples_to_ms(samples)
-
-
-def _read_index(out_dir: Path) -> dict:
-    """The manifest: ``routines`` (what each routine's outputs were made from, and are) and
-    ``hashes`` (see ``Hashes``); empty for another version of voiceguide."""
-    try:
-        data = json.loads((out_dir / MANIFEST).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {"routines": {}}
-    return data if data.get("voiceguide") == __version__ and isinstance(data.get("routines"), dict) \
-        else {"routines": {}}
-
-
-@contextlib.contextmanager
-def library_lock(out_dir: Path) -> Iterator[None]:
-    """Hold the library folder's lock: builds into one folder write its index one at a time. On
-    POSIX the folder itself is locked (``flock``); on Windows a ``.voiceguide-build.lock`` in it."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    if sys.platform == "win32":
-        import msvcrt
-
-        with open(out_dir / LOCK, "a+b") as f:
-            while True:
-                try:
-                    msvcrt.locking(f.fileno(), msvcrt.LK_LOCK, 1)
-                    break
-                except OSError:  # LK_LOCK gives up after 10 s: try again
-                    continue
-            try:
-                yield
-            finally:
-                f.seek(0)
-                msvcrt.locking(f.fileno(), msvcrt.LK_UNLCK, 1)
-        return
-    import fcntl
-
-    fd = os.open(out_dir, os.O_RDONLY)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        os.close(fd)  # and with it the lock
-
-
-def _write_index(out_dir: Path, manifest: dict, hashes: dict, settings: BuildSettings) -> None:
-    """The playlist, feed, page and manifest, each written whole."""
-    from voiceguide.library.page import render_index
-
-    out_dir.mkdir(parents=True, exist_ok=True)
-    entries = [manifest[r]["entry"] for r in _listed(manifest)]
-    title = settings.title or _common_album(entries)
-    atomic_write_text(out_dir / PLAYLIST, feed.m3u8(entries))
-    atomic_write_text(out_dir / FEED, _rss(title, manifest, settings.base_url))
-    atomic_write_text(out_dir / PAGE, render_index(title, entries))
-    atomic_write_text(out_dir / MANIFEST, json.dumps({"voiceguide": __version__, "title": title, "routines": manifest,
-                                                      "hashes": hashes},
-                                                     indent=1, ensure_ascii=False, sort_keys=True) + "\n")
-
-
-def _rss(title: str, manifest: dict, base_url: str) -> str:
-    items = [feed.Item.of(manifest[r]["entry"], manifest[r]["size"],
-                          manifest[r].get("published", manifest[r].get("first_built", 0)))  # or an older build's
-             for r in _listed(manifest)]
-    return feed.rss(title, items, base_url)
-
-
-def feed_text(out_dir: Path, base_url: str) -> str:
-    """The feed of a built library folder, with links under ``base_url`` (for ``serve``)."""
-    try:
-        data = json.loads((out_dir / MANIFEST).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        data = {}
-    return _rss(data.get("title") or "voiceguide library", data.get("routines", {}), base_url)
-
-
-def _common_album(entries: list[dict]) -> str:
-    albums = [e.get("album") for e in entries if e.get("album") and e.get("album") != "voiceguide"]
-    return max(set(albums), key=albums.count) if albums else "voiceguide library"
 
 
 def cluster_executor(address: str) -> Executor:

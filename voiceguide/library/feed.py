@@ -78,8 +78,9 @@ class Item:
         return ":".join(filter(None, ("voiceguide", self.id, self.version)))
 
 
-def rss(title: str, items: list[Item], base_url: str = "") -> str:
-    """A podcast RSS 2.0 feed (iTunes and Podcasting 2.0 namespaces) for the library folder.
+def rss(title: str, items: list[Item], base_url: str = "", language: str = "en") -> str:
+    """A podcast RSS 2.0 feed (iTunes and Podcasting 2.0 namespaces) for the library folder, whose
+    routines speak ``language`` (a code such as ``en``, ``de``).
 
     ``base_url`` is where the folder is served from (``https://example.org/massage/``); without it
     links are relative, which a browser resolves but most podcast apps do not.
@@ -93,7 +94,7 @@ def rss(title: str, items: list[Item], base_url: str = "") -> str:
     _text(channel, "title", title)
     _text(channel, "link", base or "./")
     _text(channel, "description", f"{title}: voice-guided routines made with voiceguide.")
-    _text(channel, "language", "en")
+    _text(channel, "language", language)
     _text(channel, "generator", "voiceguide")
     if base:
         ET.SubElement(channel, f"{{{ATOM}}}link", {"href": base + "feed.xml", "rel": "self",
@@ -124,7 +125,7 @@ def rss(title: str, items: list[Item], base_url: str = "") -> str:
                                                       "type": "application/json+chapters"})
         for file in item.transcripts:
             kind = TRANSCRIPT_TYPES[file[file.rfind("."):]]
-            ET.SubElement(node, f"{{{PODCAST}}}transcript", {"url": base + quote(file), "type": kind, "language": "en"})
+            ET.SubElement(node, f"{{{PODCAST}}}transcript", {"url": base + quote(file), "type": kind, "language": language})
     ET.indent(root)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
 

@@ -34,6 +34,7 @@ from voiceguide.core.errors import PlanError, Problem
 from voiceguide.plan.model import CUES, Event, Fit, Plan, PlannedStep
 from voiceguide.script.model import LONG_HOLD, Breath, BreathWords, Countdown, Routine, Step
 from voiceguide.script.text import split_pauses
+from voiceguide.script.words import Words, words_for
 
 AUTO_TAIL = 1.5
 """Seconds a step without a set duration lasts after its words (the last step: the bed's fade-out)."""
@@ -89,14 +90,12 @@ def speedups(routine: Routine, speech_lengths: Mapping[str, int],
     return {phrase: factor for phrase, factor in wanted.items() if factor > planner.speeds.get(phrase, 1.0)}
 
 
-def display_title(step: Step) -> str:
-    """A step's title with its side and round: ``Cheeks (left, round 2 of 3)``."""
+def display_title(step: Step, words: Words | None = None) -> str:
+    """A step's title with its side and round, in ``words``' language (default English):
+    ``Cheeks (left, round 2 of 3)``."""
     if step.kind == "pause":
         return step.title
-    parts = [step.side] if step.side else []
-    if step.round is not None:
-        parts.append(f"round {step.round} of {step.rounds}")
-    return f"{step.title} ({', '.join(parts)})" if parts else step.title
+    return (words or words_for("en")).chapter_title(step.title, step.side, step.round, step.rounds)
 
 
 @dataclass(frozen=True)
@@ -157,6 +156,7 @@ class _Planner:
         self.tail = seconds_to_samples(AUTO_TAIL)
         self.last_tail = seconds_to_samples(max(AUTO_TAIL, routine.background.fade_out))
         self.sounds = routine.sounds
+        self.words = routine.words
         self.lengths = speech_lengths
         self.speeds = {phrase: factor for phrase, factor in speeds.items() if factor != 1.0}
 
@@ -247,7 +247,7 @@ class _Planner:
         if step.kind == "pause":
             end = t0 + seconds_to_samples(step.duration)
             return PlannedStep(step.title, step.kind, t0, end, (), step.where, step.side, step.round), []  # a pause
-        title = display_title(step)
+        title = display_title(step, self.words)
         later_side = step.switch is not None
         main = self.main(step)
         closing = self.spoken(step.closing)

@@ -21,7 +21,8 @@ from dataclasses import dataclass, replace
 from voiceguide.core.audio import RATE, seconds_to_samples
 from voiceguide.plan.model import Plan
 from voiceguide.script.model import Routine, Step, Switch
-from voiceguide.script.text import split_pauses, spoken_duration
+from voiceguide.script.text import split_pauses
+from voiceguide.script.words import Words, words_for
 
 
 @dataclass(frozen=True)
@@ -44,8 +45,11 @@ class Variant:
     @property
     def note(self) -> str:
         """What the variant adds to the routine's title, in brackets: ``5 minutes, cues only``."""
-        parts = [spoken_duration(self.length)] if self.length is not None else []
-        return ", ".join([*parts, *(["cues only"] if self.cues else [])])
+        return self.note_in(words_for("en"))
+
+    def note_in(self, words: Words) -> str:
+        """``note`` in ``words``' language: ``5 Minuten, nur Ansagen``."""
+        return words.variant_note(self.length, self.cues)
 
 
 def variants_of(routine: Routine) -> list[Variant]:
@@ -74,15 +78,16 @@ def named(routine: Routine, variant: Variant) -> Routine:
     """``routine`` with the variant's id and title (and no variants of its own)."""
     if not variant:
         return routine
-    return replace(routine, id=f"{routine.id}{variant.suffix}", title=f"{routine.title} ({variant.note})",
+    return replace(routine, id=f"{routine.id}{variant.suffix}", title=f"{routine.title} ({variant.note_in(routine.words)})",
                    lengths=(), variants=())
 
 
 # --- Cues only -----------------------------------------------------------------------------------
 
 
-def cue_of(step: Step) -> str | None:
-    """What ``step`` says in the cues-only version in place of its narration (``None``: nothing)."""
+def cue_of(step: Step, words: Words | None = None) -> str | None:
+    """What ``step`` says in the cues-only version in place of its narration (``None``: nothing),
+    in ``words``' language (default English)."""
     framing = step.where.path in ("intro", "outro")
     spoken = step.switch.say if step.switch is not None else step.say
     if not spoken:
@@ -91,9 +96,7 @@ def cue_of(step: Step) -> str | None:
         return step.cue
     if framing:
         return spoken
-    parts = [step.title, *([step.side] if step.side else []),
-             *([f"round {step.round}"] if step.round is not None and step.round > 1 else [])]
-    return ", ".join(parts)
+    return (words or words_for("en")).cue(step.title, step.side, step.round)
 
 
 def cues_only(routine: Routine, full: Plan | None = None, cue_lengths: Mapping[str, int] | None = None) -> Routine:
@@ -103,7 +106,7 @@ def cues_only(routine: Routine, full: Plan | None = None, cue_lengths: Mapping[s
     them, the cues alone (to find which phrases to speak)."""
     steps = []
     for index, step in enumerate(routine.steps):
-        cue = cue_of(step) if step.kind == "step" else None
+        cue = cue_of(step, routine.words) if step.kind == "step" else None
         if cue is None:
             steps.append(step)
             continue

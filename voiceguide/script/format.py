@@ -28,30 +28,28 @@ from voiceguide.script.kinds import (
     Narration,
     Number,
     Phrase,
-    Respellings,
-    SoundRef,
     Text,
+    is_translations,
 )
 from voiceguide.script.model import (
-    BUILTIN_BEDS,
-    BUILTIN_SOUNDS,
-    DEFAULT_SOUND_LEVELS,
-    DEFAULT_SOUNDS,
-    ENGINE_NAMES,
     HOLD_TONES,
-    OVERFLOW_POLICIES,
-    PACES,
-    VARIANTS,
-    Background,
-    Breath,
-    Overflow,
-    Routine,
-    Sound,
-    Step,
     STROKES,
+    VARIANTS,
     ZONES,
-    Timing,
-    Voice,
+    Breath,
+    Routine,
+    Step,
+)
+from voiceguide.script.settings import (
+    BACKGROUND,
+    LANGUAGES_FIELD,
+    MIN_STROKE_INTERVAL,
+    OVERFLOW_FIELD_KIND,
+    PACE,
+    SOUNDS,
+    TIMING,
+    VOICE,
+    WordsOverrides,
 )
 from voiceguide.script.shapes import (
     AtLeastOne,
@@ -63,10 +61,8 @@ from voiceguide.script.shapes import (
     Mapping,
     OneOf,
     RequiredUnless,
-    Rule,
     Shorthand,
     has_field,
-    into,
     is_mapping,
     is_scalar,
 )
@@ -79,27 +75,26 @@ from voiceguide.script.specs import (
     TimeLeftSpec,
     Words,
 )
-from voiceguide.script.text import format_seconds
+from voiceguide.script.words import words_for
 
-MAX_SOUND_SECONDS = 30.0
-"""The longest a sound file may be (a tick, a chime)."""
-MAX_BED_SECONDS = 300.0
-"""The longest a bed file may be: a bed loops, and is held in memory whole while the session mixes."""
-MIN_STROKE_INTERVAL = 0.4
-"""The least time between two strokes, in seconds (``timing.min_stroke`` may ask for more)."""
 MAX_ROUNDS = 100
 """The most rounds one repeat may have."""
-DEFAULT_SWITCH = "Now the {side} side."
-"""What a step with sides says as each later side begins, unless it says otherwise."""
-DEFAULT_AGAIN = "{title}, round {round} of {rounds}."
-"""What a step with ``say`` says in a repeat's later rounds, unless it says otherwise (``again``)."""
-DEFAULT_TIME_LEFT = "{remaining} left."
-"""What a time-left callout says, unless the step says otherwise."""
-DEFAULT_BREATH_WORDS = {"inhale": "Breathe in", "hold": "Hold", "exhale": "Breathe out", "hold_out": "Hold"}
-"""The breath words of ``words: true``."""
+
+
+_EN = words_for("en")
+"""What voiceguide says itself in English, quoted in the fields' descriptions."""
 
 
 # --- Kinds only this format needs -------------------------------------------------------------
+
+
+TITLE = Text(translated="required")
+"""A title the listener sees (a chapter's, the session's), per language in a routine that speaks several."""
+
+
+def is_text(node: yaml.Node) -> bool:
+    """Text, or text per language (``{en: ..., de: ...}``)."""
+    return is_scalar(node) or is_translations(node)
 
 
 def is_bool(node: yaml.Node) -> bool:
@@ -152,33 +147,6 @@ class IncludeKind(Kind):
 
 
 @dataclass(frozen=True)
-class LoopFits(Rule):
-    """A file bed's ``loop_start`` comes before its ``loop_end``, and both lie inside the file."""
-
-    def check(self, loaded: Loaded, ctx: Context) -> None:
-        start, end = loaded.values.get("loop_start"), loaded.values.get("loop_end")
-        if start is not None and end is not None and end <= start:
-            ctx.report(loaded.places.get("loop_end", loaded.where),
-                       f"must be after loop_start ({format_seconds(start)} s), got {format_seconds(end)} s")
-            return
-        bed = loaded.values.get("bed")
-        if bed is None or bed in BUILTIN_BEDS or (start is None and end is None):
-            return
-        from voiceguide.core.audio import seconds_to_samples
-        from voiceguide.script.media import check_file
-
-        facts = check_file(bed, MAX_BED_SECONDS)
-        for name, value in (("loop_start", start), ("loop_end", end)):
-            samples = None if value is None else seconds_to_samples(value)
-            if samples is not None and (samples > facts.frames or name == "loop_start" and samples == facts.frames):
-                ctx.report(loaded.places.get(name, loaded.where),
-                           f"{format_seconds(value)} s is past the end of the bed file ({facts.seconds:.2f} s)")
-
-    def schema(self) -> None:
-        return None  # it needs the file
-
-
-@dataclass(frozen=True)
 class StrokeKind(Choice):
     """A step's ``stroke``, how the hands move; a number there was meant for ``strokes``."""
 
@@ -194,144 +162,6 @@ def _image_problem(path: Path) -> str:
 
     return image_problem(path)
 
-
-# --- Settings ---------------------------------------------------------------------------------
-
-VOICE = Mapping(
-    (
-        Field("engine", Choice("engine", ENGINE_NAMES),
-              "Text-to-speech engine: auto (a Piper voice where one is installed, else pyttsx3), "
-              "pyttsx3 (offline system voices), piper (neural voices) or fake (a deterministic "
-              "stand-in for tests).",
-              default=Voice.engine),
-        Field("voice", Text(),
-              "A voice id or name from `voiceguide voices`. Default: the engine's English voice."),
-        Field("rate", Number(60, 400),
-              "Words a minute as a listener hears them (over each phrase, the pauses between its "
-              "sentences included), 60 to 400. Calm guidance sits around 140 to 160.", default=Voice.rate),
-        Field("volume", Number(0, 1), "Engine volume, 0 to 1.", default=Voice.volume),
-        Field("sentence_pause", Duration(at_least=0, at_most=5),
-              "Silence between the sentences of a phrase, exact for every engine.",
-              default=Voice.sentence_pause),
-        Field("comma_pause", Duration(at_least=0, at_most=5),
-              "Silence at each comma, semicolon and colon, for breath-length pauses (default: the "
-              "voice's own short pause)."),
-        Field("pronounce", Respellings(),
-              "Words and how the voice should say them, spelled as they sound: "
-              "{gua sha: gwah shah}. Added to the built-in ones (and to those in _defaults.yaml)."),
-    ),
-    build=into(Voice),
-)
-
-BACKGROUND = Mapping(
-    (
-        Field("bed", SoundRef("bed", BUILTIN_BEDS, MAX_BED_SECONDS),
-              "noise (soft, warm noise), drone (a slow, gentle pad), none, or an audio file "
-              "(relative to the routine) looped to the session's length.",
-              default=Background.bed),
-        Field("level", Number(-60, 0), "dB relative to the voice, between phrases; -60 to 0.",
-              default=Background.level),
-        Field("duck", Number(0, 40), "How many more dB the bed drops while the voice speaks; 0 to 40.",
-              default=Background.duck),
-        Field("fade_in", Duration(at_least=0), "Fade-in at the start.", default=Background.fade_in),
-        Field("fade_out", Duration(at_least=0),
-              "Fade-out after the last words; the outro lasts long enough for it.",
-              default=Background.fade_out),
-        Field("loop_start", Duration(at_least=0),
-              "For a file bed: where the loop starts (default: the file's start)."),
-        Field("loop_end", Duration(),
-              "For a file bed: where the loop ends and crossfades into loop_start (default: the file's end)."),
-    ),
-    build=into(Background),
-    rules=(LoopFits(),),
-)
-
-SOUND_EVENTS = {
-    "tick": "every stroke",
-    "chime": "the start of every step but the first (pauses have none)",
-    "inhale": "the start of every inhale",
-    "exhale": "the start of every exhale",
-    "switch": "the start of every side after the first, in steps with sides",
-    "countdown": "each count of a countdown that is not spoken",
-    "halfway": "a halfway cue that is not spoken (halfway: true)",
-    "end": "the end of every step but the last, when you name a sound for it",
-    "finish": "the end of the session's last words, when you name a sound for it",
-    "pulse": "every few seconds (timing.pulse) through a hold of more than 10 s: a step without strokes or breaths",
-}
-"""When each kind of event in ``model.DEFAULT_SOUNDS`` plays its sound."""
-assert tuple(SOUND_EVENTS) == tuple(DEFAULT_SOUNDS), "every sound event needs its description"
-
-
-def _sound(event: str) -> OneOf:
-    """The sound for one kind of event: a name or file, or a mapping with sound and level."""
-    mapping = Mapping(
-        (
-            Field("sound", SoundRef("sound", BUILTIN_SOUNDS, MAX_SOUND_SECONDS),
-                  f"A built-in sound ({', '.join(BUILTIN_SOUNDS)}) or an audio file (relative to the routine).",
-                  required=True),
-            Field("level", Number(-60, 0), "dB relative to the voice; -60 to 0.",
-                  default=DEFAULT_SOUND_LEVELS[event]),
-        ),
-        build=into(Sound),
-    )
-    return OneOf(
-        "a sound name, an audio file, or a mapping with sound and level",
-        (Form(is_scalar, Shorthand(mapping, "sound")), Form(is_mapping, mapping)),
-    )
-
-
-SOUNDS = Mapping(
-    tuple(
-        Field(event, _sound(event),
-              f"The sound at {SOUND_EVENTS[event]}. Default {DEFAULT_SOUNDS[event]} at "
-              f"{DEFAULT_SOUND_LEVELS[event]:g} dB.")
-        for event in DEFAULT_SOUNDS
-    ),
-    build=lambda loaded: dict(loaded.values),
-)
-
-OVERFLOW = Mapping(
-    (
-        Field("policy", Choice("overflow policy", OVERFLOW_POLICIES),
-              "error (report it), extend (the step grows to fit) or speed (the voice speeds up to "
-              "fit, up to max_speed).", required=True),
-        Field("max_speed", Number(1, 2),
-              "The most the voice may speed up under the speed policy: 1.25 is a quarter faster; 1 to 2.",
-              default=Overflow.max_speed),
-    ),
-    build=into(Overflow),
-)
-
-OVERFLOW_FIELD_KIND = OneOf(
-    "a policy (error, extend or speed) or a mapping with policy and max_speed",
-    (Form(is_scalar, Shorthand(OVERFLOW, "policy")), Form(is_mapping, OVERFLOW)),
-)
-
-PACE = Choice("pace", tuple(PACES))
-
-TIMING = Mapping(
-    (
-        Field("lead_in", Duration(at_least=0), "From a step's start to its first words.",
-              default=Timing.lead_in),
-        Field("settle", Duration(at_least=0),
-              "From the end of a step's words to its first stroke or breath.", default=Timing.settle),
-        Field("switch", Duration(at_least=0),
-              "In steps with sides: from a later side's switch cue to its first stroke.",
-              default=Timing.switch),
-        Field("min_stroke", Duration(at_least=MIN_STROKE_INTERVAL),
-              "The least time a stroke may have; narration that leaves strokes less does not fit.",
-              default=Timing.min_stroke),
-        Field("pulse", Duration(at_least=1),
-              "Through a hold of more than 10 s (a step without strokes or breaths), a quiet pulse "
-              "about this often, so a listener hears time pass.", default=Timing.pulse),
-        Field("overflow", OVERFLOW_FIELD_KIND,
-              "What steps do when their narration does not fit: error (the default), extend or speed."),
-        Field("pace", PACE,
-              "The practice whose usual stroke pace `voiceguide check` warns about: lymphatic "
-              "(2 to 4 s a stroke), circulation (0.6 to 1.5 s) or tension (1.5 to 5 s)."),
-    ),
-    build=into(Timing),
-)
 
 # --- Steps ------------------------------------------------------------------------------------
 
@@ -360,7 +190,7 @@ class _DefaultWords(Kind):
         if on is INVALID or not on:
             return None if on is False else on
         where = ctx.where(node, path)
-        return Words({phase: Phrase(text, where) for phase, text in DEFAULT_BREATH_WORDS.items()}, None)
+        return Words({phase: Phrase(text, where) for phase, text in ctx.words.breath.items()}, None)
 
     def schema(self) -> dict[str, Any]:
         return Flag().schema()
@@ -386,13 +216,13 @@ BREATH = Mapping(
         Breath(**{k: v for k, v in loaded.values.items() if k != "words"}), loaded.values.get("words")),
 )
 
-CUE_TEXT = OneOf("true, false or text", (Form(is_bool, Flag()), Form(is_scalar, Narration())))
+CUE_TEXT = OneOf("true, false or text", (Form(is_bool, Flag()), Form(is_text, Narration())))
 
 SWITCH = Mapping(
     (
         Field("say", CUE_TEXT,
               f"The switch cue, spoken as each later side starts (false: the switch sound alone). "
-              f"Default: {DEFAULT_SWITCH}"),
+              f"Default: {_EN.switch}"),
         Field("pause", Duration(at_least=0),
               "From the switch cue to the side's first stroke. Default: timing.switch."),
     ),
@@ -423,7 +253,7 @@ TIME_LEFT = Mapping(
     (
         Field("at", ListOf(Duration(), "time", unique=True),
               "When to speak, as time left before the step's end: [1m, 30s].", required=True),
-        Field("say", Narration(), f"What to say; {{remaining}} is the time left. Default: {DEFAULT_TIME_LEFT}"),
+        Field("say", Narration(), f"What to say; {{remaining}} is the time left. Default: {_EN.time_left}"),
     ),
     build=lambda loaded: TimeLeftSpec(tuple(loaded.values["at"]), loaded.values.get("say"), loaded.where),
 )
@@ -456,13 +286,14 @@ def _step_fields(title: Field, *, sides: bool) -> tuple[Field, ...]:
         fields += [
             Field("again", Narration(),
                   "In a repeat, what the step says in place of say in every round after the first. "
-                  f"Default (for a step with say): {DEFAULT_AGAIN}"),
-            Field("sides", ListOf(Text(), "side", min_items=2, unique=True),
+                  f"Default (for a step with say): {_EN.again}"),
+            Field("sides", ListOf(Text(translated="optional"), "side", min_items=2, unique=True),
                   "Work each side in turn, for example [left, right]: each side is its own timed part "
                   "(and chapter) of the step's duration and pacing; say is spoken on the first."),
             Field("switch", OneOf("text, false, or a mapping with say and pause",
-                                  (Form(is_mapping, SWITCH), Form(lambda node: True, Shorthand(SWITCH, "say")))),
-                  f"How each later side begins: the switch sound, then this cue (default: {DEFAULT_SWITCH}), "
+                                  (Form(is_translations, Shorthand(SWITCH, "say")), Form(is_mapping, SWITCH),
+                                   Form(lambda node: True, Shorthand(SWITCH, "say")))),
+                  f"How each later side begins: the switch sound, then this cue (default: {_EN.switch}), "
                   "then a pause to change hands (timing.switch)."),
         ]
     fields += [
@@ -493,7 +324,7 @@ def _step_fields(title: Field, *, sides: bool) -> tuple[Field, ...]:
 
 
 STEP = Mapping(
-    _step_fields(Field("title", Text(), "The chapter name.", required=True), sides=True),
+    _step_fields(Field("title", TITLE, "The chapter name.", required=True), sides=True),
     rules=(PACING, RequiredUnless("duration", "breath", "only breath steps may leave it out")),
 )
 """A step; it loads as a ``Loaded`` that ``unroll.py`` turns into one ``Step`` per side and round."""
@@ -501,7 +332,7 @@ STEP = Mapping(
 OVERRIDES = Mapping(
     (Field("include", Text(), "The snippet's name: a file in the library's _snippets/ folder, without .yaml.",
            required=True),
-     *_step_fields(Field("title", Text(), "The chapter name, in place of the snippet's."), sides=True)),
+     *_step_fields(Field("title", TITLE, "The chapter name, in place of the snippet's."), sides=True)),
     rules=(PACING,),
 )
 
@@ -535,18 +366,18 @@ STEP_ITEM: OneOf = OneOf(
 def _opening(default_title: str) -> OneOf:
     """The intro or outro: text (what to say), or a step whose title defaults to ``default_title``."""
     mapping = Mapping(
-        _step_fields(Field("title", Text(), "The chapter name.", default=default_title), sides=False),
+        _step_fields(Field("title", TITLE, "The chapter name.", default=default_title), sides=False),
         rules=(PACING,),
     )
-    return OneOf("text or a step", (Form(is_scalar, Shorthand(mapping, "say")), Form(is_mapping, mapping)))
+    return OneOf("text or a step", (Form(is_text, Shorthand(mapping, "say")), Form(is_mapping, mapping)))
 
 
 # --- Files ------------------------------------------------------------------------------------
 
 SETTINGS = (
-    Field("author", Text(), "The artist tag.", default=Routine.author),
-    Field("album", Text(), "The album tag (your library's name).", default=Routine.album),
-    Field("genre", Text(), "The genre tag.", default=Routine.genre),
+    Field("author", Text(translated="optional"), "The artist tag.", default=Routine.author),
+    Field("album", Text(translated="optional"), "The album tag (your library's name).", default=Routine.album),
+    Field("genre", Text(translated="optional"), "The genre tag.", default=Routine.genre),
     Field("image", FileRef("image", _image_problem),
           "Cover art (PNG or JPEG, relative to the routine). Default: a card showing the title."),
     Field("voice", VOICE, "How narration is spoken."),
@@ -560,13 +391,14 @@ SETTINGS = (
           "Lengths `voiceguide build` also fits the routine to, each its own file: [5m, 15m]."),
     Field("variants", ListOf(Choice("variant", VARIANTS), "variant", unique=True),
           "Other versions `voiceguide build` also makes: [cues] (each step's cue in place of its narration)."),
+    LANGUAGES_FIELD,
 )
 """The fields a routine shares with the library's defaults file."""
 
 ROUTINE = Mapping(
     (
-        Field("title", Text(), "The session's title (the MP3's title tag).", required=True),
-        Field("description", Text(),
+        Field("title", TITLE, "The session's title (the MP3's title tag).", required=True),
+        Field("description", Text(translated="required"),
               "What the routine is for, with its safety note (the MP3's comment tag).", required=True),
         *SETTINGS,
         Field("intro", _opening("Introduction"),
@@ -579,7 +411,10 @@ ROUTINE = Mapping(
 )
 
 DEFAULTS = Mapping(
-    tuple(Field(f.name, f.kind, f.description) for f in SETTINGS),
+    (*(Field(f.name, f.kind, f.description) for f in SETTINGS),
+     Field("words", WordsOverrides(),
+           "What voiceguide says itself (the switch cue, later rounds, time left, breath words, the "
+           "page's words), worded your way per language: {de: {switch: 'Nun die {side} Seite.'}}.")),
     expected="library defaults (a mapping with author, album, genre, voice, background, sounds or timing)",
 )
 """``_defaults.yaml``: settings every routine in the library inherits, field by field, unless it

@@ -29,6 +29,7 @@ from yaml.constructor import SafeConstructor
 from voiceguide.core.errors import Problem, Where
 from voiceguide.script import text as texts
 from voiceguide.script.text import DURATION_PATTERN, format_seconds, parse_duration
+from voiceguide.script.words import LANGUAGES, Words, words_for
 
 MAX_DURATION = 24 * 60 * 60.0
 """The longest any duration may be, in seconds."""
@@ -70,6 +71,16 @@ class Context:
     """Reads the snippet a step item names, as ``include(name, where)``; set by ``load.py``."""
     library: Path | None = None
     """The library folder, which files named in the file may not leave (default: ``folder``)."""
+    languages: tuple[str, ...] = ("en",)
+    """The languages the routine speaks, its default first (``languages:``)."""
+    language: str = "en"
+    """The language being loaded: a translated text gives its text in this language."""
+    words_overrides: dict[str, Any] = field(default_factory=dict)
+    """The library's own words for what voiceguide says itself (``words:``), by language."""
+    routine_file: bool = False
+    """Whether this is the routine's own file: a text there in a language the routine does not
+    speak is a mistake (a snippet or the defaults may hold texts for other routines' languages)."""
+    _words: Words | None = field(default=None, repr=False)
 
     def inherited_value(self, path: str) -> Any:
         """The inherited value of the field at ``path``, or ``MISSING``."""
@@ -98,6 +109,41 @@ class Context:
                                            "uses must be inside it")
         return file
 
+    @property
+    def words(self) -> Words:
+        """What voiceguide itself says, in the language being loaded (``words.words_for``)."""
+        if self._words is None or self._words.language != self.language:
+            self._words = words_for(self.language, self.words_overrides.get(self.language))
+        return self._words
+
+    def translation(self, node: yaml.Node, path: str, required: bool = True) -> tuple[yaml.Node, str] | _Invalid:
+        """The text of a translated field in the language being loaded, as ``(node, path)``.
+
+        A mapping of languages (``{en: ..., de: ...}``) gives its entry for ``language``; a plain
+        text is the default language's, and with ``required`` a text with words of its own must
+        then be translated into every other language the routine speaks."""
+        if is_translations(node):
+            entries = {key.value: (value, key) for key, value in node.value}
+            for code, (_, key) in entries.items():
+                if code not in LANGUAGES:
+                    self.reject(key, join_path(path, code), f"unknown language '{code}'; voiceguide speaks "
+                                                            f"{', '.join(LANGUAGES)}{did_you_mean(code, LANGUAGES)}")
+                elif code not in self.languages and self.routine_file:
+                    self.reject(key, join_path(path, code),
+                                f"'{code}' is not one of the languages this routine speaks "
+                                f"({', '.join(self.languages)}); add it to languages:{did_you_mean(code, self.languages)}")
+            if self.language in entries:
+                return entries[self.language][0], join_path(path, self.language)
+            return self.reject(node, path, f"no {self.language} text; add one ({self.language}: ...): this "
+                                           f"routine speaks {', '.join(self.languages)}")
+        default = self.languages[0]
+        if required and self.language != default and isinstance(node, yaml.ScalarNode) \
+                and isinstance(node.value, str) and has_words(node.value):
+            return self.reject(node, path, f"no {self.language} text: the text is in {default} only; write it "
+                                           f"per language ({{{default}: ..., {self.language}: ...}}): this "
+                                           f"routine speaks {', '.join(self.languages)}")
+        return node, path
+
     def scalar(self, node: yaml.ScalarNode) -> Any:
         """The node's value by ``yaml.safe_load`` rules: ``yes`` is True, ``1.5`` a float."""
         return self.constructor.construct_object(node)
@@ -116,6 +162,31 @@ class Kind(ABC):
     @abstractmethod
     def schema(self) -> dict[str, Any]:
         """This kind as JSON Schema."""
+
+
+LANGUAGE_CODE = re.compile(r"[a-z]{2}")
+"""A language as routines name it: its two-letter ISO 639-1 code (``en``, ``de``, ``ja``)."""
+
+
+def is_translations(node: yaml.Node) -> bool:
+    """Whether ``node`` is a text per language: a mapping whose keys are all language codes."""
+    return isinstance(node, yaml.MappingNode) and bool(node.value) and all(
+        isinstance(key, yaml.ScalarNode) and LANGUAGE_CODE.fullmatch(str(key.value)) for key, _ in node.value)
+
+
+_NOT_WORDS = re.compile(r"\{[^{}]*\}|\[[^\[\]]*\]|[\W\d_]")
+
+
+def has_words(text: str) -> bool:
+    """Whether ``text`` has words of its own, besides names, pauses, digits and punctuation
+    (``{remaining}`` has none, and needs no translation)."""
+    return bool(_NOT_WORDS.sub("", text))
+
+
+def translated_schema(schema: dict[str, Any]) -> dict[str, Any]:
+    """The schema of a translated value: ``schema``, or a mapping of language codes to it."""
+    return {"oneOf": [schema, {"type": "object", "minProperties": 1, "additionalProperties": False,
+                               "patternProperties": {f"^{LANGUAGE_CODE.pattern}$": schema}}]}
 
 
 def describe(node: yaml.Node, ctx: Context) -> str:
@@ -158,8 +229,17 @@ class Text(Kind):
     space (for narration written as a folded or literal block)."""
 
     collapse: bool = False
+    translated: str | None = None
+    """``"required"``: a text the listener hears or sees, written per language in a routine that
+    speaks several (``Context.translation``); ``"optional"``: the same, but one text may serve
+    every language (a tag); ``None``: not translated (a name, a file)."""
 
     def load(self, node: yaml.Node, path: str, ctx: Context) -> Any:
+        if self.translated is not None:
+            picked = ctx.translation(node, path, required=self.translated == "required")
+            if picked is INVALID:
+                return INVALID
+            node, path = picked
         if not isinstance(node, yaml.ScalarNode):
             return ctx.reject(node, path, f"expected text, got {describe(node, ctx)}")
         value = ctx.scalar(node)
@@ -178,7 +258,8 @@ class Text(Kind):
         return text or ctx.reject(node, path, "must not be empty")
 
     def schema(self) -> dict[str, Any]:
-        return {"type": "string", "pattern": r"\S"}
+        text = {"type": "string", "pattern": r"\S"}
+        return text if self.translated is None else translated_schema(text)
 
 
 @dataclass(frozen=True)
@@ -251,7 +332,9 @@ class SoundRef(Kind):
             real = ctx.inside(node, path, name)
             if real is INVALID:
                 return real
-            from voiceguide.script.media import check_file  # decoding the routine's own files is part of reading it
+            from voiceguide.script.media import (
+                check_file,  # decoding the routine's own files is part of reading it
+            )
 
             problem = check_file(real, self.max_seconds).problem
             return ctx.reject(node, path, f"{file}: {problem}") if problem else str(real)
@@ -382,6 +465,10 @@ class Narration(Kind):
     is used, so that is checked when names are filled in."""
 
     def load(self, node: yaml.Node, path: str, ctx: Context) -> Any:
+        picked = ctx.translation(node, path)
+        if picked is INVALID:
+            return INVALID
+        node, path = picked
         value = Text(collapse=True).load(node, path, ctx)
         if value is INVALID:
             return value
@@ -394,7 +481,7 @@ class Narration(Kind):
         return INVALID if found else Phrase(value, ctx.where(node, path))
 
     def schema(self) -> dict[str, Any]:
-        return Text().schema()
+        return Text(translated="required").schema()
 
 
 @dataclass(frozen=True)

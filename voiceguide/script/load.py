@@ -29,11 +29,24 @@ from typing import Any
 import yaml
 
 from voiceguide.core.errors import Problem, ScriptError, UsageError, Where
-from voiceguide.script.format import DEFAULTS, DEFS, MIN_STROKE_INTERVAL, ROUTINE, SNIPPET
+from voiceguide.script.format import (
+    DEFAULTS,
+    DEFS,
+    LANGUAGES_FIELD,
+    MIN_STROKE_INTERVAL,
+    ROUTINE,
+    SNIPPET,
+)
 from voiceguide.script.kinds import INVALID, MAX_DURATION, Context, did_you_mean
-from voiceguide.script.model import SCHEMA_KINDS, Routine, Timing
+from voiceguide.script.model import SCHEMA_KINDS, Routine, Timing, Voice
 from voiceguide.script.text import format_seconds, parse_duration
-from voiceguide.script.unroll import MAX_EVENTS, MAX_SESSION_HOURS, MAX_STEPS, Unroller, routine_sounds
+from voiceguide.script.unroll import (
+    MAX_EVENTS,
+    MAX_SESSION_HOURS,
+    MAX_STEPS,
+    Unroller,
+    routine_sounds,
+)
 from voiceguide.script.yaml_text import MAX_NODES, check_nodes, compose, read_bytes
 
 __all__ = [
@@ -86,14 +99,16 @@ def locate(path: str | Path, keys: tuple[str, ...]) -> Where | None:
     return None
 
 
-def load_routine(path: str | Path) -> Routine:
-    """Read and validate the routine file at ``path``.
+def load_routine(path: str | Path, language: str | None = None) -> Routine:
+    """Read and validate the routine file at ``path``, in ``language`` (one of its ``languages``;
+    default: the first).
 
     Returns the ``Routine`` (its ``id`` is the file's stem, its ``source`` is ``str(path)``), with
     the library's defaults inherited, defaults filled in, repeats and sides unrolled, names in texts
     filled in, durations in seconds and sound files as absolute paths.
 
-    Raises ``UsageError`` when there is no such file, and ``ScriptError`` carrying every problem
+    Raises ``UsageError`` when there is no such file or the routine does not speak ``language``,
+    and ``ScriptError`` carrying every problem
     in the file and the files it uses, sorted by file (the routine's first) and by line and
     column, when it is not a valid routine.
     """
@@ -109,10 +124,18 @@ def load_routine(path: str | Path) -> Routine:
         raise UsageError(f"{file}: cannot read the routine file: {exc.strerror}") from exc
     library = source.parent
     problems: list[Problem] = []
-    inherited = _load_defaults(library, problems)
-    ctx = Context(file=file, folder=library, problems=problems, inherited=inherited,
-                  include=_includer(library, ((source.stem, source.resolve()),), problems))
-    routine = _read(data, source.stem, ctx)
+    ctx = Context(file=file, folder=library, problems=problems, routine_file=True)
+    root = compose(data, ctx, "the file is empty; a routine needs title, description and steps")
+    languages = _written_languages(root, library) or _written_languages(_defaults_root(library), library) or ("en",)
+    if language is not None and language not in languages:
+        raise UsageError(f"{file}: {source.stem} does not speak '{language}'; its languages are "
+                         f"{', '.join(languages)} (languages: in the routine or in {DEFAULTS_FILE})")
+    spoken = {"languages": languages, "language": language or languages[0]}
+    inherited = _load_defaults(library, problems, spoken)
+    spoken["words_overrides"] = inherited.get("words", {})
+    ctx.languages, ctx.language, ctx.words_overrides, ctx.inherited = (*spoken.values(), inherited)
+    ctx.include = _includer(library, ((source.stem, source.resolve()),), problems, spoken)
+    routine = _read(root, source.stem, ctx)
     if routine is None or problems:
         raise ScriptError(_sorted(problems, first=file))
     return routine
@@ -238,9 +261,37 @@ outro: Let your hands rest, and notice how your face feels.
 # --- Reading files ----------------------------------------------------------------------------
 
 
-def _read(data: bytes, routine_id: str, ctx: Context) -> Routine | None:
-    """The routine in ``data``, or ``None`` when ``ctx`` holds problems."""
-    root = compose(data, ctx, "the file is empty; a routine needs title, description and steps")
+def declared_languages(data: bytes, library: Path) -> tuple[str, ...]:
+    """The languages a routine (its file's ``data``) speaks: its ``languages``, else its library
+    defaults' (``_defaults.yaml``), else English alone. A mistake in either is reported when the
+    file itself is loaded; until then the field counts as not written."""
+    root = compose(data, Context(file="", folder=library), None)
+    return _written_languages(root, library) or _written_languages(_defaults_root(library), library) or ("en",)
+
+
+def _defaults_root(library: Path) -> yaml.Node | None:
+    file = library / DEFAULTS_FILE
+    try:
+        data = file.read_bytes() if file.is_file() else None
+    except OSError:
+        return None
+    return compose(data, Context(file=str(file), folder=library), None)
+
+
+def _written_languages(root: yaml.Node | None, library: Path) -> tuple[str, ...] | None:
+    """The ``languages`` a file's YAML ``root`` writes, when they are valid."""
+    if not isinstance(root, yaml.MappingNode):
+        return None
+    node = next((v for k, v in root.value if isinstance(k, yaml.ScalarNode) and k.value == "languages"), None)
+    if node is None:
+        return None
+    scratch = Context(file="", folder=library)
+    found = LANGUAGES_FIELD.kind.load(node, "languages", scratch)
+    return tuple(found) if found is not INVALID and not scratch.problems else None
+
+
+def _read(root: yaml.Node | None, routine_id: str, ctx: Context) -> Routine | None:
+    """The routine whose YAML nodes are ``root``, or ``None`` when ``ctx`` holds problems."""
     if root is None or not check_nodes(root, ctx):
         return None
     doc = ROUTINE.load(root, "", ctx)
@@ -252,16 +303,19 @@ def _read(data: bytes, routine_id: str, ctx: Context) -> Routine | None:
     settings = {name: value for name, value in doc.values.items() if name not in ("intro", "steps", "outro")}
     settings["sounds"] = routine_sounds(doc.values.get("sounds", {}), steps)
     settings.update((name, tuple(settings[name])) for name in ("lengths", "variants") if name in settings)
+    settings["voice"] = settings.get("voice", Voice()).speaking(ctx.language)
+    settings.update(language=ctx.language, languages=ctx.languages, words=ctx.words)
     return Routine(id=routine_id, source=ctx.file, steps=tuple(steps), **settings)
 
 
-def _load_defaults(library: Path, problems: list[Problem]) -> dict[str, Any]:
-    """The settings of the library's defaults file, by field path (``voice``, ``voice.rate``, ...);
-    its problems go to ``problems``."""
+def _load_defaults(library: Path, problems: list[Problem], spoken: dict[str, Any]) -> dict[str, Any]:
+    """The settings of the library's defaults file, by field path (``voice``, ``voice.rate``, ...),
+    its texts in the language being loaded (``spoken``: ``Context``'s languages and language); its
+    problems go to ``problems``."""
     file = library / DEFAULTS_FILE
     if not file.is_file():
         return {}
-    ctx = Context(file=str(file), folder=library, problems=problems)
+    ctx = Context(file=str(file), folder=library, problems=problems, **spoken)
     root = compose(read_bytes(file, ctx), ctx, None)
     if root is None or not check_nodes(root, ctx):
         return {}
@@ -280,18 +334,19 @@ def _load_defaults(library: Path, problems: list[Problem]) -> dict[str, Any]:
 
 
 def _includer(library: Path, stack: tuple[tuple[str, Path], ...],
-              problems: list[Problem]) -> Callable[[str, Where], Any]:
+              problems: list[Problem], spoken: dict[str, Any]) -> Callable[[str, Where], Any]:
     """``Context.include`` for a file in ``library``, itself included through ``stack`` (each
-    file's name and real path, the routine first)."""
+    file's name and real path, the routine first), read in the routine's language (``spoken``:
+    ``Context``'s languages, language and words)."""
 
     def include(name: str, where: Where) -> Any:
-        return _include(name, where, library, stack, problems)
+        return _include(name, where, library, stack, problems, spoken)
 
     return include
 
 
 def _include(name: str, where: Where, library: Path, stack: tuple[tuple[str, Path], ...],
-             problems: list[Problem]) -> Any:
+             problems: list[Problem], spoken: dict[str, Any]) -> Any:
     """The step items of snippet ``name``, read like a routine; or ``INVALID`` after reporting why."""
     snippets = library / SNIPPETS_DIR
 
@@ -319,8 +374,8 @@ def _include(name: str, where: Where, library: Path, stack: tuple[tuple[str, Pat
     if real in paths:
         cycle = " -> ".join([*names[paths.index(real):], name])
         return report(f"include cycle: {cycle}")
-    ctx = Context(file=str(file), folder=file.parent, problems=problems, library=library,
-                  include=_includer(library, (*stack, (name, real)), problems))
+    ctx = Context(file=str(file), folder=file.parent, problems=problems, library=library, **spoken,
+                  include=_includer(library, (*stack, (name, real)), problems, spoken))
     root = compose(read_bytes(file, ctx), ctx, "the file is empty; a snippet holds a step or a list of steps")
     if root is None or not check_nodes(root, ctx):
         return INVALID

@@ -9,11 +9,14 @@ into one ``Step`` per round and side. Narration may still hold exact pauses (``[
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 from voiceguide.core.errors import Where
 from voiceguide.script.text import phrases
+from voiceguide.script.words import Words, words_for
 
 #: Text-to-speech engines a routine may name (``engines.py`` registers one class for each).
 ENGINE_NAMES = ("auto", "pyttsx3", "piper", "fake")
@@ -116,6 +119,14 @@ class Voice:
     language: str = "en"
     """The language spoken (a code such as ``en``, ``de``, ``ja``): the routine's language being
     rendered, which picks the voice where none is named (``engines.resolve_engine``)."""
+    per_language: tuple[tuple[str, tuple[tuple[str, Any], ...]], ...] = ()
+    """Settings for one language only (``voice: {de: {rate: 140}}``), as ``(language, ((field,
+    value), ...))``: ``speaking`` applies them."""
+
+    def speaking(self, language: str) -> Voice:
+        """These settings for speaking ``language``: its own settings over the shared ones."""
+        own = dict(dict(self.per_language).get(language, ()))
+        return dataclasses.replace(self, **own, language=language, per_language=())
 
 
 @dataclass(frozen=True)
@@ -346,6 +357,12 @@ class Routine:
     """Seconds that ``voiceguide build`` also fits the routine to, each its own file."""
     variants: tuple[str, ...] = ()
     """The other versions (``VARIANTS``) that ``voiceguide build`` also makes."""
+    language: str = "en"
+    """The language these texts are in: one of ``languages``, the routine loaded in it."""
+    languages: tuple[str, ...] = ("en",)
+    """Every language the routine speaks, its default first; ``voiceguide build`` renders each."""
+    words: Words = field(default_factory=lambda: words_for("en"))
+    """What voiceguide itself says in ``language`` (chapter titles' sides and rounds, variant names)."""
 
     def texts(self) -> list[str]:
         """Every distinct phrase the voice speaks, in order of first use."""

@@ -12,14 +12,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from voiceguide.core.errors import Where
-from voiceguide.script.model import DEFAULT_STROKE, LONG_HOLD
 from voiceguide.script import text as texts
-from voiceguide.script.format import DEFAULT_AGAIN, DEFAULT_SWITCH, DEFAULT_TIME_LEFT
 from voiceguide.script.kinds import Context, Phrase, join_path
 from voiceguide.script.model import (
     CORE_SOUNDS,
     DEFAULT_SOUND_LEVELS,
     DEFAULT_SOUNDS,
+    DEFAULT_STROKE,
+    LONG_HOLD,
     BreathWords,
     Callout,
     Countdown,
@@ -29,8 +29,15 @@ from voiceguide.script.model import (
     Timing,
 )
 from voiceguide.script.shapes import Loaded
-from voiceguide.script.specs import BreathSpec, CountdownSpec, Include, Repeat, SwitchSpec, TimeLeftSpec
-from voiceguide.script.text import format_seconds, spoken_duration
+from voiceguide.script.specs import (
+    BreathSpec,
+    CountdownSpec,
+    Include,
+    Repeat,
+    SwitchSpec,
+    TimeLeftSpec,
+)
+from voiceguide.script.text import format_seconds
 
 MAX_STEPS = 1000
 """The most steps a routine may unroll to (every round and side counts)."""
@@ -163,7 +170,7 @@ class Unroller:
             if breath_spec is not None:
                 breath = dataclasses.replace(breath_spec.breath, words=self.words(breath_spec, names))
             steps.append(Step(
-                title=values["title"],
+                title=self.title(loaded),
                 where=loaded.where,
                 say=self.say(values, loaded.where, names, round_) if index == 0 else None,
                 duration=values.get("duration"),
@@ -191,6 +198,13 @@ class Unroller:
             ))
         return steps
 
+    def title(self, loaded: Loaded) -> str:
+        """The step's title; an intro or outro without one is titled in the routine's language."""
+        title = loaded.values["title"]
+        if "title" not in loaded.places and loaded.where.path in ("intro", "outro"):
+            return self.ctx.words.titles[loaded.where.path]
+        return title
+
     def names(self, values: dict[str, Any], side: str | None, round_: _Round) -> dict[str, str | _Unknown]:
         """What each name stands for in this step's texts (or why it may not be used here)."""
         breath = values["breath"].breath if values.get("breath") else None
@@ -199,18 +213,19 @@ class Unroller:
             return _Unknown(reason) if value is None else form(value)
 
         in_breath = "is only known in a breath step"
+        spoken = self.ctx.words.duration
         return {
             "title": values["title"],
             "routine": self.routine_title,
-            "side": known(side, "is only known in a step with sides"),
+            "side": known(side, "is only known in a step with sides", self.ctx.words.side),
             "round": known(round_.number, "is only known inside a repeat"),
             "rounds": known(round_.count, "is only known inside a repeat"),
             "strokes": known(values.get("strokes"), "is only known in a step with strokes"),
-            "duration": known(values.get("duration"), "is only known in a step with a duration", spoken_duration),
+            "duration": known(values.get("duration"), "is only known in a step with a duration", spoken),
             "cycles": known(breath and breath.cycles, "is only known in a breath step with cycles"),
-            "inhale": known(breath and breath.inhale, in_breath, spoken_duration),
-            "exhale": known(breath and breath.exhale, in_breath, spoken_duration),
-            "hold": known(breath and breath.hold, in_breath, spoken_duration),
+            "inhale": known(breath and breath.inhale, in_breath, spoken),
+            "exhale": known(breath and breath.exhale, in_breath, spoken),
+            "hold": known(breath and breath.hold, in_breath, spoken),
             "remaining": _Unknown("is only known in countdown and time-left texts"),
         }
 
@@ -234,7 +249,7 @@ class Unroller:
         say = self.fill(values.get("say"), names)
         if round_.number is None:
             return say
-        again = values.get("again") or (Phrase(DEFAULT_AGAIN, where) if "say" in values else None)
+        again = values.get("again") or (Phrase(self.ctx.words.again, where) if "say" in values else None)
         again = self.fill(again, names)
         return say if round_.number == 1 else again
 
@@ -251,7 +266,7 @@ class Unroller:
         pause = spec.pause if spec is not None and spec.pause is not None else self.timing.switch
         if say is False:
             return Switch(None, pause)
-        phrase = say if isinstance(say, Phrase) else Phrase(DEFAULT_SWITCH, where)
+        phrase = say if isinstance(say, Phrase) else Phrase(self.ctx.words.switch, where)
         return Switch(self.fill(phrase, names), pause)
 
     def countdown(self, spec: CountdownSpec | None, names: dict[str, str | _Unknown]) -> Countdown | None:
@@ -259,7 +274,7 @@ class Unroller:
             return None
         words: tuple[str, ...] = ()
         if spec.say is not None:
-            filled = [self.fill(spec.say, {**names, "remaining": str(n)}) for n in range(spec.count, 0, -1)]
+            filled = [self.fill(spec.say, {**names, "remaining": self.ctx.words.number(n)}) for n in range(spec.count, 0, -1)]
             words = tuple(word or "" for word in filled)
         return Countdown(spec.count, spec.unit, words)
 
@@ -272,9 +287,9 @@ class Unroller:
                  names: dict[str, str | _Unknown]) -> tuple[Callout, ...]:
         if spec is None:
             return ()
-        phrase = spec.say or Phrase(DEFAULT_TIME_LEFT, where)
+        phrase = spec.say or Phrase(self.ctx.words.time_left, where)
         return tuple(
-            Callout(at, self.fill(phrase, {**names, "remaining": spoken_duration(at)}) or "")
+            Callout(at, self.fill(phrase, {**names, "remaining": self.ctx.words.duration(at)}) or "")
             for at in sorted(spec.at, reverse=True)
         )
 

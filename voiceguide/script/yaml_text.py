@@ -170,18 +170,32 @@ def _misplaced(exc: yaml.MarkedYAMLError, line: int, col: int, lines: list[str])
         return line + 1, col + 1, ("text after the closing quote; put the whole value in the quotes (in '...' "
                                    "a ' is written '', in \"...\" a \" is written \\\"), or leave the quotes out")
     above = _content_line_above(line, lines)
+    if above is not None and _BLOCK_KEY_WITHOUT_COLON.fullmatch(_at(lines, above)):
+        return _no_colon(above, _at(lines, above))  # "en >": the block of text below it reads as its key
     if above is not None and _KEY.match(_at(lines, above)) is None and not _item_only(_at(lines, above)):
         owner = _owner(above, lines)
         if owner is None:
-            return _no_colon(above, _at(lines, above))
+            return _no_colon(_block_key_without_colon(above, lines), _at(lines, _block_key_without_colon(above, lines)))
         above = owner  # the line above continues a text: compare with the key it belongs to
     indent = _indent(here)
     word = (key["key"].strip() if key is not None else here.strip().split(" ")[0]) or "this line"
     if above is None:
         return line + 1, indent + 1, f"'{word}' is indented, but nothing above it holds it; start it at column 1"
+    opener = _opener(above, lines)
+    if opener is not None and _indent(_at(lines, opener)) < indent < _indent(_at(lines, above)) \
+            and _content_line_below(opener, lines) != above:
+        above = opener  # between a block and the key that opens it: out of line with that key
     above_key = _KEY.match(_at(lines, above))
     above_col = above_key.start("key") if above_key is not None else _indent(_at(lines, above))
     name = above_key["key"].strip() if above_key is not None else _at(lines, above).strip()
+    if indent < above_col and (top := _outermost_deeper(above, indent, lines)) != above:
+        before = _content_line_above(top, lines)
+        if before is None or _indent(_at(lines, before)) < indent:  # it opened a block the lines after it leave
+            top_key = _KEY.match(_at(lines, top))
+            top_name = top_key["key"].strip() if top_key is not None else _at(lines, top).strip()
+            return top + 1, _indent(_at(lines, top)) + 1, (
+                f"'{top_name}' is indented more than '{word}' on line {line + 1} and the lines after it; line it "
+                f"up with them (column {indent + 1})")
     before, after = _content_line_above(above, lines), _content_line_below(line, lines)
     if (indent < above_col and after is not None and _indent(_at(lines, after)) == indent
             and (before is None or _indent(_at(lines, before)) < above_col)):  # the first key is the odd one out
@@ -191,6 +205,20 @@ def _misplaced(exc: yaml.MarkedYAMLError, line: int, col: int, lines: list[str])
     item = ", or start a new list item with '- '" if _at(lines, above).lstrip().startswith("- ") else ""
     return line + 1, indent + 1, (f"'{word}' is indented {how} than '{name}' on line {above + 1}; line it up "
                                   f"with '{name}' (column {above_col + 1}){item}")
+
+
+def _outermost_deeper(n: int, indent: int, lines: list[str]) -> int:
+    """The outermost line holding line ``n`` (0-based) that is still indented more than ``indent``:
+    for ``en: ...`` under ``title:``, the ``title:`` line (``n`` itself when nothing holds it)."""
+    while (parent := _opener(n, lines)) is not None and _indent(_at(lines, parent)) > indent:
+        n = parent
+    return n
+
+
+def _opener(n: int, lines: list[str]) -> int | None:
+    """The nearest line above line ``n`` (0-based) indented less than it: the key whose block holds it."""
+    return next((m for m in range(n - 1, -1, -1) if _at(lines, m).strip() and not _at(lines, m).strip().startswith("#")
+                 and _indent(_at(lines, m)) < _indent(_at(lines, n))), None)
 
 
 def _content_line_above(line: int, lines: list[str]) -> int | None:
@@ -232,6 +260,22 @@ def _owner(n: int, lines: list[str]) -> int | None:
     if key is not None and _at(lines, above)[key.end():].strip() != "" and indent > key.start("key"):
         return above
     return None
+
+
+_BLOCK_KEY_WITHOUT_COLON = re.compile(r"\s*(?:-\s+)*[A-Za-z_][\w-]*\s+[>|][-+]?\s*$")
+
+
+def _block_key_without_colon(n: int, lines: list[str]) -> int:
+    """The line of the mistake when line ``n`` (0-based) ends a run of text lines: the line that
+    opens the run when it is a key without its colon before a block of text (``en >``), whose
+    lines PyYAML then read on as one plain text; else ``n`` itself."""
+    indent = _indent(_at(lines, n))
+    above = _content_line_above(n, lines)
+    while above is not None and _KEY.match(_at(lines, above)) is None and _indent(_at(lines, above)) == indent:
+        above = _content_line_above(above, lines)
+    if above is not None and _indent(_at(lines, above)) < indent and _BLOCK_KEY_WITHOUT_COLON.fullmatch(_at(lines, above)):
+        return above
+    return n
 
 
 def _item_only(line: str) -> bool:
