@@ -337,3 +337,33 @@ def test_overrides_may_reorder_names_and_write_braces():
     german = words_for("de", {"again": "Runde {round} von {rounds}: {title}.", "switch": "{{ {side} }}"})
     assert fill(german.again, {"title": "Kiefer", "round": "2", "rounds": "3"}) == "Runde 2 von 3: Kiefer."
     assert german.switch == "{{ {side} }}"
+
+
+def test_an_override_mistake_names_the_language_as_the_library_wrote_it():
+    with pytest.raises(WordsError) as error:
+        words_for("de-DE", {"page": {"resum": "Weiter"}})
+    assert error.value.key == ("de-DE", "page", "resum")
+    assert str(error.value).startswith("words.de-DE.page.resum: unknown entry; the entries here are routines_one, ")
+    assert str(error.value).endswith("; did you mean 'resume'?")
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda text: text.replace('switch: "Jetzt die {side} Seite."', 'switch: "Jetzt die {seite} Seite."'),
+     "words.xx.switch: drops {side} and adds {seite}: "),
+    (lambda text: text.replace('  hold_out: "Halten"\n', ""), "words.xx.breath: missing hold_out"),
+    (lambda text: text.replace('plural: "exactly_1"', 'plural: "one"'), "words.xx.plural: must be one of "),
+    (lambda text: text.replace('cue_join: ", "', "cue_join: 3"), "words.xx.cue_join: must be text, got int 3"),
+])
+def test_a_mistake_in_a_words_file_is_found_when_it_is_read(tmp_path, monkeypatch, change, message):
+    """A translator's mistake in a new file (here ``xx.yaml``, German with one mistake)."""
+    folder = files("voiceguide.script").joinpath("words")
+    (tmp_path / "en.yaml").write_text(folder.joinpath("en.yaml").read_text(encoding="utf-8"), encoding="utf-8")
+    (tmp_path / "xx.yaml").write_text(change(folder.joinpath("de.yaml").read_text(encoding="utf-8")),
+                                      encoding="utf-8")
+    monkeypatch.setattr(words_module, "_folder", lambda: tmp_path)
+    try:
+        with pytest.raises(WordsError) as error:
+            words_module._data("xx")
+        assert str(error.value).startswith(message)
+    finally:
+        words_module._data.cache_clear()
