@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 from html.parser import HTMLParser
 from pathlib import Path
@@ -24,6 +25,7 @@ from voiceguide.library.page import (
     split_description,
     summary_of,
 )
+from voiceguide.script.words import LANGUAGES, words_for
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
@@ -110,12 +112,17 @@ def library_data(page: ParsedPage):
     return data
 
 
+# What the page's script says, in English, beside the library's title and routines.
+ENGLISH_SCRIPT_WORDS = {"lang": "en", "words": {"audio_error": "This routine's audio could not be played.",
+                                                "resume_at": "Resume “{title}” at {time}?", "captions": "Captions"}}
+
+
 # --- the page as text ---
 
 
 def test_the_inline_data_round_trips():
     page = ParsedPage(render_index("Facial massage", ENTRIES))
-    assert json.loads(library_data(page)) == {"title": "Facial massage", "routines": ENTRIES}
+    assert json.loads(library_data(page)) == {"title": "Facial massage", "routines": ENTRIES, **ENGLISH_SCRIPT_WORDS}
 
 
 def test_markup_in_titles_and_text_stays_text():
@@ -123,7 +130,7 @@ def test_markup_in_titles_and_text_stays_text():
 
     assert [attrs.get("type") for attrs, _ in page.scripts] == ["application/json", None]
     assert "<" not in library_data(page)  # so neither "</script>" nor "<!--" can occur in it
-    assert json.loads(library_data(page)) == {"title": NASTY, "routines": ENTRIES}
+    assert json.loads(library_data(page)) == {"title": NASTY, "routines": ENTRIES, **ENGLISH_SCRIPT_WORDS}
     assert page.texts["title"] == page.texts["h1"] == [NASTY]
     assert page.texts["routine-title"] == [entry["title"] for entry in ENTRIES]
     assert page.texts["routine-about"] == [summary_of(entry["description"]) for entry in ENTRIES]
@@ -191,6 +198,125 @@ def test_an_empty_library_says_so():
     assert page.texts["summary"] == ["0 routines"]
 
 
+# --- the page in the library's language ---
+
+GERMAN = [
+    {**ENTRIES[1], "id": "kiefer", "of": "kiefer", "variant": "", "title": "Kiefer lösen",
+     "description": "Langsame Kreise über den Kiefermuskeln. Sicherheitshinweis: kein ärztlicher Rat.",
+     "chapters": [chapter("Kiefer kreisen", 0.0, 5000.0), chapter("Loslassen", 5000.0, 8000.0)],
+     "lines": [line(300.0, 2000.0, "Fingerspitzen auf die Kiefermuskeln."),
+               line(5400.0, 7000.0, "Lass den Kiefer locker.")]},
+    {**ENTRIES[1], "id": "kiefer-5m", "of": "kiefer", "variant": "5 Minuten", "title": "Kiefer lösen (5 Minuten)",
+     "description": "Langsame Kreise über den Kiefermuskeln. Sicherheitshinweis: kein ärztlicher Rat.",
+     "duration_ms": 5000.0, "file": "kiefer-5m.mp3", "chapters": [], "lines": []},
+    {**ENTRIES[1], "id": "wangen", "title": "Wangen", "file": "wangen.mp3",
+     "description": "Sanft über die Wangen streichen. Sicherheitshinweis: kein ärztlicher Rat.",
+     "chapters": [chapter("Wangen (links)", 0.0, 4000.0), chapter("Wangen (rechts)", 4000.0, 8000.0)],
+     "lines": [line(300.0, 2000.0, "Jetzt die linke Seite.")]},
+]
+
+
+class UiText(HTMLParser):
+    """What a page shows or reads out: its text outside scripts and styles, and the attributes
+    a person sees or hears (aria-label, title, alt, label, placeholder, lang)."""
+
+    def __init__(self, text: str):
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self._hidden = 0
+        self.feed(text)
+        self.close()
+
+    def handle_starttag(self, tag, attrs):
+        self._hidden += tag in ("script", "style")
+        self.parts += [value for name, value in attrs
+                       if name in ("aria-label", "title", "alt", "label", "placeholder", "lang") and value]
+
+    def handle_endtag(self, tag):
+        self._hidden -= tag in ("script", "style")
+
+    def handle_data(self, data):
+        if not self._hidden and data.strip():
+            self.parts.append(data.strip())
+
+
+def english_left(text: str, language: str) -> list[str]:
+    """The page words of English (but those ``language`` shares) found in ``text`` as words of
+    their own: each text between its ``{names}``, of three letters or more."""
+    english, own = words_for("en").page, words_for(language).page
+    pieces = [piece.strip(" “”?.,") for key, said in english.items() if own[key] != said
+              for piece in re.split(r"\{[^{}]*\}", said)]
+    return [piece for piece in pieces if len(re.sub(r"\W", "", piece)) >= 3
+            and re.search(rf"(?<!\w){re.escape(piece)}(?!\w)", text)]
+
+
+def test_a_german_page_speaks_german_in_its_html_and_its_script():
+    page_text = render_index("Gesichtsmassage", GERMAN, "de")
+    page = ParsedPage(page_text)
+    assert [attrs.get("lang") for tag, attrs in page.tags if tag == "html"] == ["de"]
+    texts = page.texts
+    assert texts["summary"] == ["2 Routinen"]
+    assert texts["primary"] == ["Fortsetzen"]  # the buttons, by class
+    assert texts["quiet"] == ["Jetzt nicht", "‹ Vorheriger Schritt", "Nächster Schritt ›"]
+    assert texts["label"] == ["Jetzt läuft", "Schritte", "Über diese Routine", "Routinen"]
+    assert texts["option"] == ["Vollständig, 0:08", "5 Minuten, 0:05"]
+    assert texts["routine-version"] == ["Fassung Vollständig, 0:085 Minuten, 0:05"]
+    assert [attrs["aria-label"] for tag, attrs in page.tags if "data-routine" in attrs] == [
+        "Kiefer lösen abspielen", "Wangen abspielen"]
+    assert [attrs["aria-label"] for tag, attrs in page.tags if attrs.get("class") == "safety"] == [
+        "Sicherheitshinweis"]
+    assert texts["safety"] == ["Sicherheitshinweis: kein ärztlicher Rat."]
+    assert texts["strong"] == ["Sicherheitshinweis:"]
+    assert texts["routine-about"] == ["Langsame Kreise über den Kiefermuskeln", "Sanft über die Wangen streichen"]
+    data = json.loads(library_data(page))
+    assert data == {"title": "Gesichtsmassage", "routines": GERMAN, "lang": "de", "words": {
+        "audio_error": "Die Audiodatei dieser Routine konnte nicht abgespielt werden.",
+        "resume_at": "„{title}“ bei {time} fortsetzen?", "captions": "Untertitel"}}
+    shown = "\n".join(UiText(page_text).parts + list(data["words"].values()))
+    assert english_left(shown, "de") == []
+    assert ParsedPage(render_index("Bibliothek", [], "de")).texts["empty"] == ["Noch keine Routinen."]
+
+
+def test_the_check_for_english_left_can_fail():
+    shown = "\n".join(UiText(render_index("Library", ENTRIES)).parts)
+    assert english_left(shown, "de") == ["routine", "routines", "Routines", "Safety", "Play", "Resume", "Not now",
+                                         "Resume", "Now playing", "Previous step", "Next step", "Steps",
+                                         "About this routine"]
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_every_language_has_its_page(language):
+    words = words_for(language)
+    page_text = render_index("Library", [{**entry, "description": "Calm."} for entry in VERSIONS], language)
+    page = ParsedPage(page_text)
+    assert [attrs.get("lang") for tag, attrs in page.tags if tag == "html"] == [language]
+    assert page.texts["summary"] == [words.routine_count(2)]
+    assert page.texts["primary"] == [words.page["resume"]]
+    assert page.texts["option"][0] == f"{words.page['full']}, 0:08"
+    data = json.loads(library_data(page))
+    assert data["lang"] == language and data["words"] == {key: words.page[key] for key in
+                                                         ("audio_error", "resume_at", "captions")}
+    shown = UiText(page_text).parts
+    assert not [text for text in shown if "{" in text or "}" in text]
+    if language != "en":
+        assert english_left("\n".join(shown + list(data["words"].values())), language) == []
+
+
+def test_a_safety_text_in_the_library_language_is_found():
+    assert split_description("Sanft. Sicherheitshinweis: kein Rat.", "de") == ("Sanft.", "Sicherheitshinweis: kein Rat.")
+    assert split_description("Sanft. Safety: no advice.", "de") == ("Sanft.", "Safety: no advice.")
+    assert split_description("Sanft. Sicherheitshinweis: kein Rat.") == ("Sanft. Sicherheitshinweis: kein Rat.", "")
+    french = "Des gestes doux. Sécurité\u00a0: arrêtez en cas de douleur."
+    assert split_description(french, "fr") == ("Des gestes doux.", "Sécurité : arrêtez en cas de douleur.")
+    japanese = {**ENTRIES[1], "description": "優しいマッサージです。安全上の注意：痛みがあれば中止してください。"}
+    page = ParsedPage(render_index("ライブラリ", [japanese], "ja"))
+    assert page.texts["routine-about"] == ["優しいマッサージです"]
+    assert page.texts["safety"] == ["安全上の注意：痛みがあれば中止してください。"]
+    assert page.texts["strong"] == ["安全上の注意："]
+    assert page_safety([japanese], "ja") == "安全上の注意：痛みがあれば中止してください。"
+    assert summary_of("Langsam. Dann ruhen.", "de") == "Langsam"
+
+
 # --- the page in a real browser ---
 
 
@@ -233,7 +359,7 @@ def browser(tmp_path_factory):
     driver.quit()
 
 
-def write_library(folder: Path, entries: list[dict], title: str = "Facial massage") -> Path:
+def write_library(folder: Path, entries: list[dict], title: str = "Facial massage", language: str = "en") -> Path:
     """A library folder: a short real MP3 per routine, its cover, its steps' pictures, and the
     page."""
     for entry in entries:
@@ -246,7 +372,7 @@ def write_library(folder: Path, entries: list[dict], title: str = "Facial massag
         for name, data in pictures.items():
             (folder / name).parent.mkdir(parents=True, exist_ok=True)
             (folder / name).write_bytes(data)
-    (folder / "index.html").write_text(render_index(title, entries), encoding="utf-8")
+    (folder / "index.html").write_text(render_index(title, entries, language), encoding="utf-8")
     return folder
 
 
@@ -426,3 +552,25 @@ def test_choosing_a_version_plays_that_file(browser, tmp_path):
     card.find_element(By.CSS_SELECTOR, "[data-routine]").click()
     state = wait_until(browser, lambda s: not s["paused"] and s["t"] > 0.1, "the chosen version plays")
     assert state["src"].endswith("/jaw-5m.mp3") and state["title"] == VERSIONS[1]["title"]
+
+
+@pytest.mark.browser
+def test_a_german_page_says_its_script_texts_in_german(browser, tmp_path):
+    """What the script writes itself (the place offered back, a missing audio file) is German on a
+    German page."""
+    from selenium.webdriver.common.by import By
+
+    entry = GERMAN[2]
+    (tmp_path / "index.html").write_text(render_index("Bibliothek", [entry], "de"), encoding="utf-8")
+    browser.get((tmp_path / "index.html").as_uri())
+    browser.execute_script("localStorage.clear(); localStorage.setItem(arguments[0], arguments[1])",
+                           f"voiceguide:stopped:{entry['id']}:{entry['version']}",
+                           json.dumps({"ms": 100_000, "at": 1}))
+    browser.refresh()
+    assert browser.find_element(By.ID, "resume-text").text == "„Wangen“ bei 1:40 fortsetzen?"
+    assert browser.find_element(By.ID, "resume-play").text == "Fortsetzen"
+    browser.find_element(By.ID, "resume-dismiss").click()
+    browser.find_element(By.CSS_SELECTOR, "[data-routine]").click()  # wangen.mp3 is not there
+    wait_until(browser, lambda s: s["line"] == "Die Audiodatei dieser Routine konnte nicht abgespielt werden.",
+               "the page says, in German, that the audio could not be played")
+    browser.execute_script("localStorage.clear()")

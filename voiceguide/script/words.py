@@ -315,19 +315,17 @@ def words_for(language: str, overrides: Mapping[str, Any] | None = None) -> Word
 
     An unknown language is a ``UsageError`` naming the known ones; an override with an unknown
     key, a mapping where text belongs (or text where a mapping does), or a text that drops or adds
-    a ``{name}`` compared with English, is a ``WordsError`` (a ``ValueError``) naming its key.
-    """
+    a ``{name}`` compared with English, is a ``WordsError`` (a ``ValueError``) naming its key, from
+    ``language`` as given (``("de-DE", "breath", "inhale")``)."""
     code = _base_language(language)
     if code is None:
         raise _unknown(language)
-    data: Mapping[str, Any] = _data(code)
-    if overrides:
-        _check_like(overrides, _data("en"), (code,), complete=False)
-        _check_values(overrides, (code,))
-        data = _merged(data, overrides)
     if not overrides:
         return _words(code)
-    return _build(code, data)
+    where = (str(language),)  # as the library's words: names it
+    _check_like(overrides, _data("en"), where, complete=False)
+    _check_values(overrides, where)
+    return _build(code, _merged(_data(code), overrides))
 
 
 @cache

@@ -58,6 +58,13 @@
     return { chapter, line };
   }
 
+  // One of the page's texts in the library's language (library.words, from the words file),
+  // its {names} filled in from `values` ({{ and }} are braces), as words.py fills them in Python.
+  function say(key, values = {}) {
+    return library.words[key].replace(/\{\{|\}\}|\{([^{}]*)\}/g,
+                                      (all, name) => (name === undefined ? all[0] : String(values[name.trim()])));
+  }
+
   // Replace text only when it changes, so the aria-live area announces each line once.
   function setText(element, text) {
     if (element.textContent !== text) element.textContent = text;
@@ -98,7 +105,7 @@
     if (audio.error) {
       // The file is missing or unreadable (a failed build, say): say so rather than sit silent.
       setText(nowStep, "");
-      setText(nowLine, "This routine's audio could not be played.");
+      setText(nowLine, say("audio_error"));
       return;
     }
     const ms = audio.currentTime * 1000;
@@ -210,7 +217,7 @@
     if (!best) return;
     offered = best;
     byId("resume-text").textContent =
-      `Resume “${library.routines[best.index].title}” at ${clock(best.ms)}?`;
+      say("resume_at", { title: library.routines[best.index].title, time: clock(best.ms) });
     resume.hidden = false;
   }
 
@@ -248,7 +255,8 @@
     const vtt = (routine.captions || []).find((name) => name.endsWith(".vtt"));
     if (!vtt || location.protocol === "file:") return [];
     const track = document.createElement("track");
-    Object.assign(track, { kind: "captions", srclang: "en", label: "Captions", src: urlOf(vtt), default: true });
+    Object.assign(track, { kind: "captions", srclang: library.lang, label: say("captions"), src: urlOf(vtt),
+                           default: true });
     return [track];
   }
 
