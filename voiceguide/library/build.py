@@ -445,7 +445,7 @@ def render_one(path: str, fingerprint: str, settings: BuildSettings, variant: Va
         version = audio_digest(rendered.path)[:VERSION_LENGTH]
         folder = f"{VERSIONS}/{version}"
         entry = page_entry(rendered.routine, rendered.plan, f"{folder}/{rendered.path.name}")
-        entry.update(of=Path(path).stem, variant=variant.note)  # which routine, and which version ("": the full one)
+        entry.update(of=Path(path).stem, variant=variant.note_in(routine.words))  # which routine, and which version ("": the full one)
         cover, chapter_pictures = write_pictures(rendered.path, out_dir, name)
         entry["image"] = f"{folder}/{cover}" if cover else None
         for chapter, picture in zip(entry["chapters"], chapter_pictures):
