@@ -638,9 +638,10 @@ def test_every_routine_in_the_format_reference_loads(tmp_path: Path) -> None:
     shutil.copytree(LIBRARY / "_snippets", tmp_path / "_snippets")
     blocks = re.findall(r"```yaml\n(.*?)```", FORMAT_MD.read_text(encoding="utf-8"), re.DOTALL)
     routines = [block for block in blocks if "\ntitle:" in f"\n{block}" and "\nsteps:" in block]
-    assert len(routines) == 2
+    assert len(routines) == 3
     for i, block in enumerate(routines):
-        loaded = load_routine(write(tmp_path, f"example{i}.yaml", block))
-        assert loaded.steps
+        path = write(tmp_path, f"example{i}.yaml", block)
+        for language in load_routine(path).languages:  # each in every language it speaks
+            assert load_routine(path, language).steps
     for block in blocks:  # the fragments are YAML too
         yaml.safe_load(block)

@@ -97,12 +97,12 @@ def test_english_durations_are_spoken_duration_exactly():
         assert english.duration(seconds) == spoken_duration(seconds), seconds
 
 
-def test_english_sentences_are_the_format_defaults():
+def test_english_sentences_are_what_voiceguide_said_before_it_had_other_languages():
     english = words_for("en")
-    assert english.switch == script_format.DEFAULT_SWITCH == "Now the {side} side."
-    assert english.again == script_format.DEFAULT_AGAIN
-    assert english.time_left == script_format.DEFAULT_TIME_LEFT
-    assert dict(english.breath) == script_format.DEFAULT_BREATH_WORDS
+    assert english.switch == "Now the {side} side."
+    assert english.again == "{title}, round {round} of {rounds}."
+    assert english.time_left == "{remaining} left."
+    assert dict(english.breath) == {"inhale": "Breathe in", "hold": "Hold", "exhale": "Breathe out", "hold_out": "Hold"}
     assert english.cue_round == "round {round}"
     assert english.side("left") == "left" and english.side_title("Cheeks", "left") == "Cheeks (left)"
     assert english.chapter_title("Cheeks", "left", 2, 3) == "Cheeks (left, round 2 of 3)"
@@ -147,7 +147,7 @@ TITLES = {  # side title (left), side title (right), with a round, the cue, a ve
     "en": ("Cheeks (left)", "Cheeks (right)", "Cheeks (right, round 2 of 3)", "Cheeks, left, round 2",
            "5 minutes, cues only"),
     "de": ("Wangen (links)", "Wangen (rechts)", "Wangen (rechts, Runde 2 von 3)", "Wangen, links, Runde 2",
-           "5 Minuten, nur Ansagen"),
+           "5 Minuten, nur Stichworte"),
     "fr": ("Joues (côté gauche)", "Joues (côté droit)", "Joues (côté droit, tour 2 sur 3)",
            "Joues, côté gauche, tour 2", "5 minutes, annonces seules"),
     "es": ("Mejillas (lado izquierdo)", "Mejillas (lado derecho)", "Mejillas (lado derecho, ronda 2 de 3)",

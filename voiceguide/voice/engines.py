@@ -471,7 +471,7 @@ class PiperEngine(Engine):
             self._workers.popitem()[1].close()
 
 
-ENGINES: dict[str, type[Engine]] = {cls.name: cls for cls in (Pyttsx3Engine, PiperEngine, FakeEngine, KokoroEngine)}
+ENGINES: dict[str, type[Engine]] = {cls.name: cls for cls in (Pyttsx3Engine, PiperEngine, KokoroEngine, FakeEngine)}
 AUTO = "auto"
 """Not an engine: the best one available for the language (a Piper voice where one is installed,
 else Kokoro for Japanese, else pyttsx3)."""
