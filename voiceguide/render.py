@@ -166,7 +166,7 @@ def speech_keys(voice: Voice) -> Callable[[str, Voice], str]:
     def key(text: str, said_by: Voice) -> str:
         return NarrationCache.key(**fixed, language=said_by.language, rate=said_by.rate, volume=said_by.volume,
                                   sentence_pause=said_by.sentence_pause, comma_pause=said_by.comma_pause,
-                                  said=phrasing.respell(text, said_by.pronounce), text=text)
+                                  said=phrasing.respell(text, said_by.pronounce, said_by.language), text=text)
 
     return key
 

@@ -94,7 +94,7 @@ def session_tags(routine: Routine, plan: Plan, *, cover: str | Path | None = Non
                  track: str | None = None) -> Tags:
     """The tags of the session ``plan`` makes of ``routine``; ``cover`` is an image file (PNG, JPEG,
     or anything ffmpeg reads), else a cover is drawn with the routine's title."""
-    practice = practice_of(routine.title) or routine.timing.pace
+    practice = practice_of(routine.id) or practice_of(routine.title) or routine.timing.pace  # the id: in any language
     art = load_cover(cover) if cover is not None else default_cover(routine.title, routine.album, practice=practice)
     return Tags(
         title=routine.title, artist=routine.author, album=routine.album, genre=routine.genre,

@@ -47,7 +47,7 @@ def speak(engine: Engine, text: str, voice: Voice) -> np.ndarray:
     ``stretch.MAX_CHANGE`` off, then stretched or squeezed the last few percent at its own pitch
     (the same text and voice give the same tries, so a deterministic engine gives the same clip).
     A failed synthesis is retried, then reported as ``EngineError``."""
-    parts = phrasing.pieces(phrasing.respell(text, voice.pronounce), voice)
+    parts = phrasing.pieces(phrasing.respell(text, voice.pronounce, voice.language), voice)
     goal = phrasing.expected_seconds(text, voice) - sum(pause for _, pause in parts)  # the words alone
     timed = phrasing.word_count(text) >= TIMED_WORDS
     rate = phrasing.word_count(text) * 60.0 / goal  # the pace to ask for

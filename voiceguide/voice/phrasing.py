@@ -55,11 +55,13 @@ KANJI_SHARE = 0.28
 """The share of kanji among the characters of Japanese guidance (the starter sentences measured)."""
 
 
-def respell(text: str, table: Iterable[tuple[str, str]] | Mapping[str, str]) -> str:
-    """``text`` with each word or phrase of ``table`` (``PRONOUNCE`` first, then the entries given,
-    which win) replaced by its respelling, matched whole and case-insensitively; a capital first
-    letter is kept."""
-    entries = {**PRONOUNCE, **dict(table.items() if isinstance(table, Mapping) else table)}
+def respell(text: str, table: Iterable[tuple[str, str]] | Mapping[str, str], language: str = "en") -> str:
+    """``text`` with each word or phrase of ``table`` (``PRONOUNCE`` first, in English, then the
+    entries given, which win) replaced by its respelling, matched whole and case-insensitively; a
+    capital first letter is kept. ``PRONOUNCE`` spells English sounds, so other languages get the
+    entries given alone."""
+    builtin = PRONOUNCE if language.split("-")[0].split("_")[0].lower() == "en" else {}
+    entries = {**builtin, **dict(table.items() if isinstance(table, Mapping) else table)}
     if not entries:
         return text
     ordered = sorted(entries, key=len, reverse=True)  # "gua sha" before "gua"
@@ -149,6 +151,6 @@ def speaking_seconds(text: str, voice: Voice, pauses: float) -> float:
 def expected_seconds(text: str, voice: Voice) -> float:
     """How long ``text`` should last as spoken by ``voice`` (said as ``pieces``), from its first
     word to its last: ``words / rate``, unless its pauses leave the words too little time."""
-    said = pieces(respell(text, voice.pronounce), voice)
+    said = pieces(respell(text, voice.pronounce, voice.language), voice)
     pauses = sum(pause for _, pause in said)
     return pauses + speaking_seconds(text, voice, pauses)
