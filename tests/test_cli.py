@@ -101,7 +101,7 @@ def test_unknown_routine_is_a_usage_error_listing_the_known_ones(runner, scripts
 def test_unknown_engine_on_the_command_line(runner, scripts):
     result = runner.invoke(main, ["plan", "tiny", "--engine", "espeak", "--scripts", str(scripts)])
     assert result.exit_code == 2
-    assert result.stderr == "Error: unknown engine 'espeak'; choose one of: auto, pyttsx3, piper, fake, kokoro\n"
+    assert result.stderr == "Error: unknown engine 'espeak'; choose one of: auto, pyttsx3, piper, kokoro, fake\n"
 
 
 def test_narration_that_overflows_is_reported_and_nothing_is_written(runner, scripts, tmp_path):

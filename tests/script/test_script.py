@@ -615,13 +615,13 @@ def test_engines(tmp_path: Path) -> None:
         voice: {engine: espeak}
         steps: [{title: A, duration: 1}]
         outro: {say: bye, duration: 5}
-        """) == ["3:17: voice.engine: unknown engine 'espeak'; choose one of: auto, pyttsx3, piper, fake, kokoro"]
+        """) == ["3:17: voice.engine: unknown engine 'espeak'; choose one of: auto, pyttsx3, piper, kokoro, fake"]
     assert problems_in(tmp_path, """\
         title: T
         description: D
         voice: {engine: pyttsx}
         steps: [{title: A, duration: 1}]
-        """) == ["3:17: voice.engine: unknown engine 'pyttsx'; choose one of: auto, pyttsx3, piper, fake, kokoro; did you mean 'pyttsx3'?"]
+        """) == ["3:17: voice.engine: unknown engine 'pyttsx'; choose one of: auto, pyttsx3, piper, kokoro, fake; did you mean 'pyttsx3'?"]
 
 
 def test_hold_tone(tmp_path: Path) -> None:

@@ -12,7 +12,7 @@ from voiceguide.voice import engines
 
 
 def test_unknown_engine_lists_the_valid_names():
-    with pytest.raises(UsageError, match=r"unknown engine 'espeak'; choose one of: auto, pyttsx3, piper, fake"):
+    with pytest.raises(UsageError, match=r"unknown engine 'espeak'; choose one of: auto, pyttsx3, piper, kokoro, fake"):
         engines.get_engine("espeak")
 
 

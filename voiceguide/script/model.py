@@ -16,7 +16,7 @@ from voiceguide.core.errors import Where
 from voiceguide.script.text import phrases
 
 #: Text-to-speech engines a routine may name (``engines.py`` registers one class for each).
-ENGINE_NAMES = ("auto", "pyttsx3", "piper", "fake", "kokoro")
+ENGINE_NAMES = ("auto", "pyttsx3", "piper", "kokoro", "fake")
 #: The kinds of file voiceguide reads, each with a JSON Schema (``load.SCHEMAS``).
 SCHEMA_KINDS = ("routine", "defaults", "snippet")
 #: Sound names the program can make itself (see ``sounds.py``); anything else is a file path.
