@@ -7,7 +7,6 @@ from __future__ import annotations
 import hashlib
 import importlib.resources
 import os
-import signal
 import subprocess
 import sys
 import time

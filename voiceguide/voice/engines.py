@@ -1,9 +1,16 @@
-"""Text-to-speech engines behind one small interface, and a registry of them by name.
+"""Text-to-speech engines behind one small interface (``base.Engine``), and a registry of them by name.
+
+The engines: ``pyttsx3`` (system voices: espeak-ng's on Linux, in some hundred languages),
+``piper`` (neural voices, one model each, from a voices folder or a voice package), ``kokoro``
+(neural Japanese voices, ``kokoro.KokoroEngine``, an optional extra) and ``fake`` (a deterministic
+stand-in for tests). ``auto`` is not an engine but the choice of one for a routine's language
+(``resolve_engine``): Piper where a voice of it speaks the language, else Kokoro for Japanese,
+else pyttsx3; ``voices_for`` lists every voice for a language in that order.
 
 An engine turns one text into speech: mono float32 ``(samples, 1)`` at ``audio.RATE``. ``speak``
 wraps every engine with the checks no engine is trusted to do itself: the clip exists, is not
 silent, and lasts a plausible time for its words; a failure is retried, then reported. Engines
-that speak in a child process (pyttsx3, Piper) hold a ``worker.Worker`` for each.
+that speak in a child process (pyttsx3, Piper, Kokoro) hold a ``worker.Worker`` for each.
 """
 
 from __future__ import annotations

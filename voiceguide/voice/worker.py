@@ -1,7 +1,8 @@
 """The parent's side of an engine's worker process: start it, ask it, notice when it hangs or dies.
 
 Engines that speak in a child process of their own (``engines.Pyttsx3Engine`` with
-``pyttsx3_worker``, ``engines.PiperEngine`` with ``piper_worker``) hold one ``Worker`` for each.
+``pyttsx3_worker``, ``engines.PiperEngine`` with ``piper_worker``, ``kokoro.KokoroEngine`` with
+``kokoro_worker``) hold one ``Worker`` for each.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from voiceguide.core.errors import EngineError
 
 
 class Worker:
-    """The parent's side of an engine's worker process (``pyttsx3_worker``, ``piper_worker``).
+    """The parent's side of an engine's worker process (``pyttsx3_worker``, ``piper_worker``, ``kokoro_worker``).
 
     The worker is the module run as ``python -m module``; it speaks JSON lines: ``settings`` is its
     first line (answered once it is ready), then one answer a request. The process starts at the
