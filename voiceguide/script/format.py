@@ -9,7 +9,6 @@ the values here that are not model values yet (``specs.py``: ``Repeat``, ``Inclu
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,6 +16,7 @@ from typing import Any
 import yaml
 
 from voiceguide.script.kinds import (
+    DEFS,
     INVALID,
     Choice,
     Context,
@@ -28,6 +28,7 @@ from voiceguide.script.kinds import (
     Narration,
     Number,
     Phrase,
+    Ref,
     Text,
     is_translations,
 )
@@ -103,20 +104,6 @@ def is_bool(node: yaml.Node) -> bool:
 
 def is_sequence(node: yaml.Node) -> bool:
     return isinstance(node, yaml.SequenceNode)
-
-
-@dataclass(frozen=True)
-class Ref(Kind):
-    """A kind defined later (for recursive formats), named ``name`` in the schema's ``$defs``."""
-
-    name: str
-    target: Callable[[], Kind]
-
-    def load(self, node: yaml.Node, path: str, ctx: Context) -> Any:
-        return self.target().load(node, path, ctx)
-
-    def schema(self) -> dict[str, Any]:
-        return {"$ref": f"#/$defs/{self.name}"}
 
 
 @dataclass(frozen=True)
@@ -426,5 +413,5 @@ SNIPPET = OneOf(
 )
 """A file in ``_snippets/``: one step item, or a list of them."""
 
-DEFS: dict[str, Callable[[], Kind]] = {"step_item": lambda: STEP_ITEM}
+DEFS["step_item"] = lambda: STEP_ITEM
 """The kinds that ``Ref`` names, for the schemas' ``$defs``."""

@@ -189,6 +189,38 @@ def translated_schema(schema: dict[str, Any]) -> dict[str, Any]:
                                "patternProperties": {f"^{LANGUAGE_CODE.pattern}$": schema}}]}
 
 
+DEFS: dict[str, Callable[[], Kind]] = {}
+"""The kinds that ``Ref`` names, for the schemas' ``$defs`` (each module of the format adds its own)."""
+
+
+@dataclass(frozen=True)
+class Ref(Kind):
+    """A kind defined elsewhere (later, for recursive formats, or used in many places), named
+    ``name`` in the schema's ``$defs``."""
+
+    name: str
+    target: Callable[[], Kind]
+
+    def load(self, node: yaml.Node, path: str, ctx: Context) -> Any:
+        return self.target().load(node, path, ctx)
+
+    def schema(self) -> dict[str, Any]:
+        return {"$ref": f"#/$defs/{self.name}"}
+
+
+class _TextPerLanguage(Kind):
+    """The schema of a text a listener hears or sees: one text, or one per language."""
+
+    def load(self, node: yaml.Node, path: str, ctx: Context) -> Any:
+        return Text(translated="required").load(node, path, ctx)
+
+    def schema(self) -> dict[str, Any]:
+        return translated_schema({"type": "string", "pattern": r"\S"})
+
+
+DEFS["text"] = _TextPerLanguage
+
+
 def describe(node: yaml.Node, ctx: Context) -> str:
     """What a node holds, for "expected ..., got X" messages: ``a list``, ``text``, ``true``."""
     if not isinstance(node, yaml.ScalarNode):
@@ -258,8 +290,7 @@ class Text(Kind):
         return text or ctx.reject(node, path, "must not be empty")
 
     def schema(self) -> dict[str, Any]:
-        text = {"type": "string", "pattern": r"\S"}
-        return text if self.translated is None else translated_schema(text)
+        return {"type": "string", "pattern": r"\S"} if self.translated is None else {"$ref": "#/$defs/text"}
 
 
 @dataclass(frozen=True)

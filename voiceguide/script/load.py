@@ -168,8 +168,11 @@ def json_schema(of: str = "routine") -> dict[str, Any]:
         "description": description,
         **kind.schema(),
     }
-    if '"#/$defs/' in json.dumps(schema):
-        schema["$defs"] = {name: target().schema() for name, target in DEFS.items()}
+    defs: dict[str, Any] = {}
+    while wanted := [name for name in DEFS if f'"#/$defs/{name}"' in json.dumps([schema, defs]) and name not in defs]:
+        defs.update((name, DEFS[name]().schema()) for name in wanted)  # those named, and those they name
+    if defs:
+        schema["$defs"] = {name: defs[name] for name in DEFS if name in defs}
     return schema
 
 

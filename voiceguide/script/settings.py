@@ -11,12 +11,14 @@ import yaml
 
 from voiceguide.core.errors import UsageError
 from voiceguide.script.kinds import (
+    DEFS,
     INVALID,
     Choice,
     Context,
     Duration,
     Kind,
     Number,
+    Ref,
     Respellings,
     SoundRef,
     Text,
@@ -125,9 +127,10 @@ def _voice(loaded: Loaded) -> Voice:
     return Voice(**values, per_language=own)
 
 
+DEFS["voice_settings"] = lambda: _VOICE_IN
 VOICE = Mapping(
     (*_VOICE_FIELDS,
-     *(Field(code, _VOICE_IN, f"Voice settings for speaking {words_for(code).name} only (engine, voice, "
+     *(Field(code, Ref("voice_settings", lambda: _VOICE_IN), f"Voice settings for speaking {words_for(code).name} only (engine, voice, "
                               f"rate, ...), over the ones above.") for code in LANGUAGES)),
     build=_voice,
 )
