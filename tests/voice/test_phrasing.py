@@ -134,7 +134,7 @@ def test_parallel_narration_gives_the_same_clips_as_one_worker(tmp_path, write_r
 
 def test_auto_falls_back_to_pyttsx3_with_a_note(monkeypatch, write_routine):
     monkeypatch.setattr(engines.PiperEngine, "available", staticmethod(lambda: False))
-    monkeypatch.setattr(engines.Pyttsx3Engine, "resolve_voice", lambda self, wanted: wanted)
+    monkeypatch.setattr(engines.Pyttsx3Engine, "resolve_voice", lambda self, wanted, language="en": wanted)
     path = write_routine("title: T\ndescription: D\nsteps:\n  - title: A\n    say: Hello.\n    duration: 5s\n")
     notes = []
     assert lib.load(path, note=notes.append).voice.engine == "pyttsx3"
