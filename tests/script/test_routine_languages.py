@@ -179,3 +179,21 @@ def test_the_starter_routines_speak_english_german_and_french_with_the_same_step
         titles = {language: [s.title for s in routine.steps if s.kind != "pause"] for language, routine in loaded.items()}
         assert all(a != b for a, b in zip(titles["en"], titles["de"])), titles  # every title in German
         assert sum(a != b for a, b in zip(titles["en"], titles["fr"])) >= len(titles["en"]) - 2, titles
+
+
+def test_a_language_no_installed_engine_can_speak_is_reported_at_languages(tmp_path: Path, monkeypatch) -> None:
+    from voiceguide import render as lib
+    from voiceguide.voice.engines import VOICES_ENV, PiperEngine
+
+    if not PiperEngine.available():
+        pytest.skip("piper-tts is not installed")
+    monkeypatch.setenv(VOICES_ENV, str(tmp_path))  # no voice folder of the user's: the packaged English voice only
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
+    path = write(tmp_path, ROUTINE.replace("voice: {engine: fake, rate: 150, de: {rate: 130, voice: high}}",
+                                           "voice: {engine: piper}"))  # Piper has no German voice installed here
+    assert lib.load(path).voice.engine == "piper"
+    with pytest.raises(ScriptError) as info:
+        lib.load(path, language="de")
+    [problem] = info.value.problems
+    assert (problem.where.line, problem.where.path) == (1, "languages"), problem
+    assert "no piper voice speaks 'de'" in problem.message, problem.message
