@@ -170,3 +170,26 @@ def test_the_starter_library_in_german_is_spoken_by_a_german_voice(tmp_path: Pat
     assert voice and (voice.endswith("/de") or voice == "de" or voice.startswith("de_")), german.voice
     french = read_tags(out / "fr" / "lymphatic.mp3")
     assert french.language == "fra" and "fr" in french.voice, french.voice
+
+
+def test_each_languages_page_links_the_library_in_its_other_languages(tmp_path: Path) -> None:
+    scripts = tmp_path / "scripts_yaml"
+    scripts.mkdir()
+    (scripts / "jaw.yaml").write_text(SMALL, encoding="utf-8")
+    out = tmp_path / "output"
+    settings = library.BuildSettings(scripts_dir=scripts, out_dir=out, cache_dir=tmp_path / "cache")
+    assert not library.build(settings=settings, jobs=1).failed
+    english = (out / library.PAGE).read_text(encoding="utf-8")
+    french = (out / "fr" / library.PAGE).read_text(encoding="utf-8")
+    assert '<nav class="languages" aria-label="Languages"><span aria-current="page" lang="en">English</span> · ' \
+           '<a href="fr/index.html" hreflang="fr" lang="fr">Français</a></nav>' in english
+    assert '<a href="../index.html" hreflang="en" lang="en">English</a> · ' \
+           '<span aria-current="page" lang="fr">Français</span>' in french and 'aria-label="Langues"' in french
+    library.build(["jaw"], settings=settings, jobs=1)  # a partial build keeps the links
+    assert 'href="fr/index.html"' in (out / library.PAGE).read_text(encoding="utf-8")
+    (scripts / "jaw.yaml").write_text(SMALL.replace("languages: [en, fr]", "languages: [en]")
+                                      .replace(", fr: Mâchoire", "").replace(", fr: Cercles", "")
+                                      .replace(", fr: Tournez lentement.", "")
+                                      .replace(", fr: Des cercles lents. Pas un avis médical.", ""), encoding="utf-8")
+    assert not library.build(settings=settings, jobs=1).failed
+    assert 'class="languages"' not in (out / library.PAGE).read_text(encoding="utf-8")  # one language left

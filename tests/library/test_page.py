@@ -17,7 +17,7 @@ import pytest
 from voiceguide import render as lib
 from voiceguide.core.audio import ffmpeg_path
 from voiceguide.export.pictures import routine_cover, step_picture
-from voiceguide.library import build
+from voiceguide.library import build, index
 from voiceguide.library.page import (
     format_duration,
     page_safety,
@@ -189,7 +189,7 @@ def test_the_library_lists_lymphatic_first_then_the_rest_by_id():
     assert build.library_order(["b", "a", "c"], first=["c", "x", "c"]) == ["c", "a", "b"]
     manifest = {"lymphatic-5m": {"entry": {"of": "lymphatic"}}, "alpha": {"entry": {"of": "alpha"}},
                 "lymphatic": {"entry": {"of": "lymphatic"}}, "older": {"entry": {}}}
-    assert build._listed(manifest) == ["lymphatic", "lymphatic-5m", "alpha", "older"]  # variants after theirs
+    assert index._listed(manifest) == ["lymphatic", "lymphatic-5m", "alpha", "older"]  # variants after theirs
 
 
 def test_an_empty_library_says_so():

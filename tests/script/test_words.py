@@ -258,7 +258,8 @@ def test_the_english_page_words_are_the_strings_the_page_showed():
         "resume": "Resume", "not_now": "Not now", "resume_at": "Resume “{title}” at {time}?",
         "now_playing": "Now playing", "previous_step": "Previous step", "next_step": "Next step",
         "steps": "Steps", "about": "About this routine",
-        "audio_error": "This routine's audio could not be played.", "captions": "Captions"}
+        "audio_error": "This routine's audio could not be played.", "captions": "Captions",
+        "languages": "Languages"}
 
 
 @pytest.mark.parametrize("language", [code for code in LANGUAGES if code != "en"])

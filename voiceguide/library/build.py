@@ -166,10 +166,11 @@ def build(names: Iterable[str] = (), settings: BuildSettings = BuildSettings(), 
         rendering.close()  # on Ctrl-C: the workers are stopped now, not at exit
 
     outcomes = tuple(o for folder in folders.values() for o in folder.in_order())
+    shelves = _shelves(out_dir, folders, settings.scripts_dir, full=not names)
     for folder in folders.values():
         try:
             _update_index(folder.settings.out_dir, folder.order, folder.unreadable, folder.built, folder.hashes,
-                          folder.settings, full=not names)
+                          folder.settings, full=not names, shelves=shelves)
         except OSError as exc:  # a read-only or full folder: the routines' own reasons are kept
             return BuildReport(outcomes, time.monotonic() - started, os_error_message(exc))
     return BuildReport(outcomes, time.monotonic() - started)
@@ -208,6 +209,21 @@ def _by_language(paths: list[Path], settings: BuildSettings, full: bool) -> dict
             if (Path(settings.out_dir) / language / MANIFEST).is_file():
                 speaking.setdefault(language, [])
     return {language: found for language, found in speaking.items() if found or full or language == own}
+
+
+def _shelves(out_dir: Path, folders: dict[str, _Folder], scripts_dir: Path, full: bool) -> list[tuple[str, Path]]:
+    """The library's folder for each language that has routines after this build (code, folder),
+    the library's own language first: each page links the others."""
+    found = []
+    for language in dict.fromkeys([library_language(scripts_dir), *LANGUAGES]):
+        folder = language_folder(out_dir, language, scripts_dir)
+        if language in folders:
+            has = bool(folders[language].order) or (not full and bool(folders[language].manifest))
+        else:
+            has = bool(_read_index(folder)["routines"])
+        if has:
+            found.append((language, folder))
+    return found
 
 
 class _Folder:

@@ -53,10 +53,11 @@ def _listed(manifest: dict) -> list[str]:
 
 
 def _update_index(out_dir: Path, targets: list[str], unreadable: set[str], built: dict[str, dict],
-                  hashes: Hashes, settings, full: bool) -> None:
+                  hashes: Hashes, settings, full: bool, shelves: Iterable[tuple[str, Path]] = ()) -> None:
     """Merge what was built into the library's index and write it (with the playlist, feed and
     page); a ``full`` build also removes what is no longer a target (a routine and its variants),
-    except the variants of a routine that cannot be read now (``unreadable``), kept until it can."""
+    except the variants of a routine that cannot be read now (``unreadable``), kept until it can.
+    ``shelves`` are the library's folders, one per language (code, folder), that its page links."""
     with library_lock(out_dir):  # another build may have written the index since: merge into it
         index = _read_index(out_dir)
         manifest = index["routines"]
@@ -76,7 +77,8 @@ def _update_index(out_dir: Path, targets: list[str], unreadable: set[str], built
                     picture.unlink(missing_ok=True)
                 del manifest[rid]
         known = {**index.get("hashes", {}), **hashes.known}
-        _write_index(out_dir, manifest, {path: v for path, v in known.items() if os.path.exists(path)}, settings)
+        _write_index(out_dir, manifest, {path: v for path, v in known.items() if os.path.exists(path)}, settings,
+                     shelves)
         remove_old_versions(out_dir, linked_before - versioned(manifest), keep=versioned(manifest))
 
 
@@ -122,8 +124,10 @@ def library_lock(out_dir: Path) -> Iterator[None]:
         os.close(fd)  # and with it the lock
 
 
-def _write_index(out_dir: Path, manifest: dict, hashes: dict, settings) -> None:
-    """The playlist, feed, page and manifest, each written whole."""
+def _write_index(out_dir: Path, manifest: dict, hashes: dict, settings,
+                 shelves: Iterable[tuple[str, Path]] = ()) -> None:
+    """The playlist, feed, page and manifest, each written whole; the page links the pages of
+    ``shelves``, the library in each language (code, folder)."""
     from voiceguide.library.page import render_index
 
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -132,7 +136,8 @@ def _write_index(out_dir: Path, manifest: dict, hashes: dict, settings) -> None:
     atomic_write_text(out_dir / PLAYLIST, feed.m3u8(entries))
     language = settings.language or "en"
     atomic_write_text(out_dir / FEED, _rss(title, manifest, settings.base_url, language))
-    atomic_write_text(out_dir / PAGE, render_index(title, entries, language=language))
+    libraries = [(code, Path(os.path.relpath(folder / PAGE, out_dir)).as_posix()) for code, folder in shelves]
+    atomic_write_text(out_dir / PAGE, render_index(title, entries, language=language, libraries=libraries))
     atomic_write_text(out_dir / MANIFEST, json.dumps({"voiceguide": __version__, "title": title,
                                                       "language": language, "routines": manifest,
                                                       "hashes": hashes},

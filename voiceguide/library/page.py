@@ -39,7 +39,8 @@ SCRIPT_WORDS = ("audio_error", "resume_at", "captions")
 """The page's words that its script says (the rest are in the HTML)."""
 
 
-def render_index(library_title: str, entries: list[dict], language: str | Words = "en") -> str:
+def render_index(library_title: str, entries: list[dict], language: str | Words = "en",
+                 libraries: list[tuple[str, str]] = ()) -> str:
     """The complete ``index.html`` text for a library.
 
     Each entry has ``id``, ``title``, ``description``, ``duration_ms``, ``file`` (the MP3's path
@@ -52,7 +53,8 @@ def render_index(library_title: str, entries: list[dict], language: str | Words 
     files beside the MP3) become the player's captions track when the page is served.
 
     ``language`` is the library's (a code, ``de``, or its ``Words`` with the library's own
-    changes): the page's ``lang`` and its texts.
+    changes): the page's ``lang`` and its texts. ``libraries`` are the library's pages in each
+    language it has, as (code, link); with more than one, the page links the others by name.
     """
     words = _words(language)
     page = {key: escape(text) for key, text in words.page.items()}
@@ -65,6 +67,7 @@ def render_index(library_title: str, entries: list[dict], language: str | Words 
         lang=escape(words.language),
         title=escape(library_title),
         summary=escape(words.routine_count(len(groups))),
+        languages=_languages_nav(words, libraries),
         safety=(f'<aside class="safety" aria-label="{page["safety"]}"><p>{_labelled(safety, words)}</p></aside>'
                 if safety else ""),
         routines=items or f'<li class="empty">{page["no_routines"]}</li>',
@@ -75,6 +78,18 @@ def render_index(library_title: str, entries: list[dict], language: str | Words 
         data=script_json(data),
         js=_web_file("page.js"),
     )
+
+
+def _languages_nav(words: Words, libraries: list[tuple[str, str]]) -> str:
+    """Links to the library in its other languages, each named in itself (``Deutsch``)."""
+    if len(libraries) < 2:
+        return ""
+    links = []
+    for code, link in libraries:
+        name = escape(words_for(code).native)
+        links.append(f'<span aria-current="page" lang="{escape(code)}">{name}</span>' if code == words.language else
+                     f'<a href="{escape(quote(link))}" hreflang="{escape(code)}" lang="{escape(code)}">{name}</a>')
+    return f'<nav class="languages" aria-label="{escape(words.page["languages"])}">{" · ".join(links)}</nav>'
 
 
 def _words(language: str | Words) -> Words:
