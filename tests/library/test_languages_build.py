@@ -193,3 +193,13 @@ def test_each_languages_page_links_the_library_in_its_other_languages(tmp_path: 
                                       .replace(", fr: Des cercles lents. Pas un avis médical.", ""), encoding="utf-8")
     assert not library.build(settings=settings, jobs=1).failed
     assert 'class="languages"' not in (out / library.PAGE).read_text(encoding="utf-8")  # one language left
+
+
+@pytest.mark.parametrize("language", ["de", "fr"])
+def test_the_starter_descriptions_safety_text_is_found_in_each_language(language: str) -> None:
+    from voiceguide.library.page import split_description
+
+    for name in ("lymphatic", "morning"):
+        description = load_routine(ROOT / "scripts_yaml" / f"{name}.yaml", language).description
+        summary, safety = split_description(description, language)
+        assert summary and safety and len(safety) > 100, (name, language, summary, safety)

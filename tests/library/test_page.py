@@ -306,8 +306,8 @@ def test_a_safety_text_in_the_library_language_is_found():
     assert split_description("Sanft. Sicherheitshinweis: kein Rat.", "de") == ("Sanft.", "Sicherheitshinweis: kein Rat.")
     assert split_description("Sanft. Safety: no advice.", "de") == ("Sanft.", "Safety: no advice.")
     assert split_description("Sanft. Sicherheitshinweis: kein Rat.") == ("Sanft. Sicherheitshinweis: kein Rat.", "")
-    french = "Des gestes doux. Sécurité\u00a0: arrêtez en cas de douleur."
-    assert split_description(french, "fr") == ("Des gestes doux.", "Sécurité : arrêtez en cas de douleur.")
+    french = "Des gestes doux. Précautions\u00a0: arrêtez en cas de douleur."
+    assert split_description(french, "fr") == ("Des gestes doux.", "Précautions : arrêtez en cas de douleur.")
     japanese = {**ENTRIES[1], "description": "優しいマッサージです。安全上の注意：痛みがあれば中止してください。"}
     page = ParsedPage(render_index("ライブラリ", [japanese], "ja"))
     assert page.texts["routine-about"] == ["優しいマッサージです"]

@@ -98,7 +98,7 @@ def _words(language: str | Words) -> Words:
 
 def safety_pattern(language: str | Words = "en") -> re.Pattern[str]:
     """Where a description's safety text starts: ``Safety:``, or the language's ``safety`` word
-    and a colon (``Sicherheitshinweis:``, ``Sécurité :``, ``安全上の注意：``)."""
+    and a colon (``Sicherheitshinweis:``, ``Précautions :``, ``安全上の注意：``)."""
     label = _words(language).page["safety"]
     if label == "Safety":
         return SAFETY
