@@ -343,7 +343,8 @@ def new(name, title, scripts_dir):
 @cache_option
 @handle_errors
 def list_routines(scripts_dir, cache_dir):
-    """List the routines in the scripts folder with title, step count and length. Nothing is spoken:
+    """List the routines in the scripts folder with title, step count and length (and the languages
+    of those that speak more than one, the first in its own). Nothing is spoken:
     a length is the plan's, from the narration cache, or marked ~ where narration not spoken yet
     is estimated from its words (check or render speaks it)."""
     with processes.ctrl_c_ends_at_once():
@@ -366,8 +367,9 @@ def list_routines(scripts_dir, cache_dir):
             click.echo(f"{path.stem:<24} {why}: {len(exc.problems)} problem(s); see: voiceguide check {path.stem}")
             continue
         estimated |= not exact
+        languages = f"  {' '.join(routine.languages)}" if len(routine.languages) > 1 else ""
         click.echo(f"{path.stem:<24} {routine.title:<44} {len(routine.steps):>3} steps  "
-                   f"{'~' * (not exact) + terminal.clock(timeline.length):>8}")
+                   f"{'~' * (not exact) + terminal.clock(timeline.length):>8}{languages}")
     if estimated:
         click.echo("~ estimated: narration not spoken yet is counted from its words "
                    "(voiceguide check speaks it and gives the exact length)")
