@@ -16,15 +16,7 @@ from typing import Any
 import yaml
 
 from voiceguide.core.errors import Where
-from voiceguide.script.kinds import (
-    INVALID,
-    MISSING,
-    Context,
-    Kind,
-    describe,
-    join_path,
-    quote,
-)
+from voiceguide.script.kinds import INVALID, MISSING, Context, Kind, describe, join_path, quote
 
 
 @dataclass(frozen=True)
