@@ -325,7 +325,7 @@ def test_every_starter_routine_carries_the_safety_note():
 def test_every_starter_routine_passes_check(runner):
     result = runner.invoke(main, ["check", *STARTERS, "--engine", "fake"])
     assert (result.exit_code, result.stderr) == (0, "")
-    assert result.stdout == "5 routines OK\n"
+    assert result.stdout == "5 routines OK in de, en, fr\n"  # lymphatic and morning in each of their languages
 
 
 def test_every_starter_routine_renders(tmp_path):

@@ -115,3 +115,47 @@ def test_pyttsx3_rate_changes_the_pace_and_voices_resolve():
     assert len(slow) > 1.4 * len(fast)
     assert engine.resolve_voice("en-us") == "gmw/en-us"
     assert any(v.id == "gmw/en-us" for v in engine.voices())
+
+
+class _ShortFileWorker:
+    """A pyttsx3 worker that writes ``seconds`` of audio and reports espeak-ng's last word at ``last_ms``."""
+
+    def __init__(self, seconds: float, words: int, last_ms: int):
+        self.seconds, self.words, self.last_ms = seconds, words, last_ms
+
+    def ask(self, request: dict, timeout: float) -> dict:
+        import wave
+
+        with wave.open(request["path"], "wb") as f:
+            f.setnchannels(1), f.setsampwidth(2), f.setframerate(22050)
+            f.writeframes((np.sin(np.arange(int(22050 * self.seconds)) / 5) * 9000).astype("<i2").tobytes())
+        return {"done": True, "words": self.words, "last_word_ms": self.last_ms}
+
+
+@pytest.mark.parametrize(("seconds", "words", "last_ms", "problem"), [
+    (1.0, 4, 1600, "the audio ends at 1.00 s, before the last word (1.60 s)"),
+    (1.0, 0, 0, "espeak-ng spoke no word of the text"),
+    (2.0, 4, 1600, ""),
+])
+def test_a_pyttsx3_file_that_lost_its_end_or_its_words_is_refused(monkeypatch, seconds, words, last_ms, problem):
+    engine = engines.Pyttsx3Engine()
+    monkeypatch.setattr(engine, "_worker_for", lambda settings: _ShortFileWorker(seconds, words, last_ms))
+    monkeypatch.setattr(engine, "resolve_voice", lambda wanted, language="en": "gmw/en-us")
+    if problem:
+        with pytest.raises(EngineError, match=problem.replace("(", r"\(").replace(")", r"\)")):
+            engine.synthesize("Breathe in slowly now.", Voice(engine="pyttsx3"))
+    else:
+        assert abs(len(engine.synthesize("Breathe in slowly now.", Voice(engine="pyttsx3"))) / RATE - 2.0) < 0.01
+
+
+@pytest.mark.engine
+def test_the_pyttsx3_worker_reports_the_words_espeak_spoke():
+    engine = engines.get_engine("pyttsx3")
+    worker = engine._worker_for({"voice": "gmw/en-us", "rate": 150, "volume": 1.0})
+    import tempfile
+    from pathlib import Path
+
+    with tempfile.TemporaryDirectory() as tmp:
+        reply = worker.ask({"text": "Each time you hear the ticking sound, make one slow stroke.",
+                            "path": str(Path(tmp) / "s.wav")}, 30)
+    assert reply["words"] == 11 and 2500 < reply["last_word_ms"] < 5000, reply

@@ -278,8 +278,8 @@ def _step_fields(title: Field, *, sides: bool) -> tuple[Field, ...]:
                   "Work each side in turn, for example [left, right]: each side is its own timed part "
                   "(and chapter) of the step's duration and pacing; say is spoken on the first."),
             Field("switch", OneOf("text, false, or a mapping with say and pause",
-                                  (Form(is_translations, Shorthand(SWITCH, "say")), Form(is_mapping, SWITCH),
-                                   Form(lambda node: True, Shorthand(SWITCH, "say")))),
+                                  (Form(lambda node: is_translations(node) or not is_mapping(node), Shorthand(SWITCH, "say")),
+                                   Form(is_mapping, SWITCH))),
                   f"How each later side begins: the switch sound, then this cue (default: {_EN.switch}), "
                   "then a pause to change hands (timing.switch)."),
         ]

@@ -29,7 +29,6 @@ from importlib.resources import files
 from types import MappingProxyType
 from typing import Any
 
-import yaml
 
 from voiceguide.core.errors import UsageError
 
@@ -205,6 +204,8 @@ LANGUAGES: tuple[str, ...] = _languages()
 def _data(language: str) -> Mapping[str, Any]:
     """A language's words file as read and checked against the English one (read-only)."""
     text = _folder().joinpath(f"{language}.yaml").read_text(encoding="utf-8")
+    import yaml  # here, not at import: the command line's --help loads no YAML parser
+
     data = yaml.safe_load(text)
     if language == "en":
         _check_shape(data, (language,))

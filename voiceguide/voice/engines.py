@@ -243,10 +243,16 @@ class Pyttsx3Engine(Engine):
         worker = self._worker_for(settings)
         with tempfile.TemporaryDirectory(prefix="voiceguide-tts-") as tmp:
             path = Path(tmp) / "speech.wav"
-            worker.ask({"text": text, "path": str(path)}, self.TIMEOUT)
+            reply = worker.ask({"text": text, "path": str(path)}, self.TIMEOUT)
             if not path.is_file() or path.stat().st_size <= 44:
                 raise EngineError("pyttsx3 wrote no audio file")
-            return _read_wav(path) if _is_riff(path) else audio.decode_file(path, channels=1)
+            clip = _read_wav(path) if _is_riff(path) else audio.decode_file(path, channels=1)
+        if reply.get("words") == 0 and any(c.isalpha() for c in text):
+            raise EngineError("espeak-ng spoke no word of the text")
+        if len(clip) / audio.RATE * 1000 < reply.get("last_word_ms", 0):  # the file lost its end
+            raise EngineError(f"the audio ends at {len(clip) / audio.RATE:.2f} s, before the last word "
+                              f"({reply['last_word_ms'] / 1000:.2f} s)")
+        return clip
 
     def close(self) -> None:
         """Stop the worker processes."""

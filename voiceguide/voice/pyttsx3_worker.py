@@ -12,7 +12,9 @@ process of its own too (``piper_worker``), the two never share a process.
 
 Protocol (JSON lines): the first line on stdin is ``{"voice": id or null, "rate": wpm, "volume": v}``;
 the worker answers ``{"ready": true}`` (or ``{"error": ...}`` and exits). Each further line is
-``{"text": ..., "path": ...}``, answered ``{"done": true}`` once the WAV is written, or
+``{"text": ..., "path": ...}``, answered ``{"done": true, "words": n, "last_word_ms": ms}`` once the
+WAV is written (with espeak-ng, how many words it spoke and where the last one starts, so the
+parent can tell a file that lost its end; ``SPOKEN``), or
 ``{"voices": true}``, answered ``{"voices": [{"id", "name", "gender", "languages"}, ...]}``;
 failures are answered ``{"error": ...}``. It exits at the end of stdin, at once, even in the middle
 of a request: the parent closed it, or died (its pipe closes however it ends), so nobody waits for
@@ -53,7 +55,37 @@ def init_pyttsx3():
     load_bundled_espeak()
     import pyttsx3
 
+    if sys.platform.startswith("linux"):
+        watch_words()  # before the driver starts: it registers its callback once
     return pyttsx3.init("espeak" if sys.platform.startswith("linux") else None)
+
+
+SPOKEN = {"words": 0, "last_word_ms": 0}
+"""What espeak-ng said it spoke in the utterance under way: its word events, and where in the
+audio the last word starts (ms), for the parent to check the file against (``watch_words``)."""
+
+
+def watch_words() -> None:
+    """Count espeak-ng's word events and note where the last word starts in the audio, for each
+    utterance (``SPOKEN``): a file shorter than that lost its end. Only with pyttsx3's espeak
+    driver; elsewhere ``SPOKEN`` stays empty and the parent checks lengths alone."""
+    try:
+        from pyttsx3.drivers import _espeak
+        from pyttsx3.drivers.espeak import EspeakDriver
+    except Exception:  # noqa: BLE001 - not espeak (macOS, Windows): nothing to watch
+        return
+    own = EspeakDriver._onSynth
+
+    def on_synth(self, wav, numsamples, events):
+        i = 0
+        while events[i].type != _espeak.EVENT_LIST_TERMINATED:
+            if events[i].type == _espeak.EVENT_WORD:
+                SPOKEN["words"] += 1
+                SPOKEN["last_word_ms"] = max(SPOKEN["last_word_ms"], int(events[i].audio_position))
+            i += 1
+        return own(self, wav, numsamples, events)
+
+    EspeakDriver._onSynth = on_synth
 
 
 def answers():
@@ -111,6 +143,7 @@ def main() -> None:
                           for v in tts.getProperty("voices")])
             continue
         finished.clear()
+        SPOKEN.update(words=0, last_word_ms=0)
         try:
             tts.save_to_file(request["text"], request["path"])
             tts.runAndWait()
@@ -118,7 +151,7 @@ def main() -> None:
             reply(error=str(exc) or type(exc).__name__)
             continue
         if finished.wait(TIMEOUT):
-            reply(done=True)
+            reply(done=True, **SPOKEN)
         else:
             reply(error=f"pyttsx3 did not finish speaking within {TIMEOUT:g} s")
 
