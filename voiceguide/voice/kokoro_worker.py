@@ -32,8 +32,7 @@ from pathlib import Path
 import numpy as np
 
 from voiceguide.core.files import publish, remove_stale_parts, temporary
-from voiceguide.core.processes import ignore_interrupts
-from voiceguide.voice.pyttsx3_worker import answers, requests
+from voiceguide.voice.pyttsx3_worker import serve
 
 CACHE_ENV = "KOKORO_JA_CACHE"
 MODEL = "kokoro-v1.0.int8.onnx"
@@ -105,26 +104,17 @@ def speak(kokoro, text: str, voice: str, speed: float) -> np.ndarray:
     return np.asarray(spoken, dtype=np.float32)
 
 
+def answer(kokoro, request: dict) -> dict:
+    """Speak a request's texts into its ``path``; the answer's fields."""
+    volume = float(request.get("volume", 1.0))
+    np.savez(request["path"], *(speak(kokoro, text, request["voice"], float(request["speed"])) * volume
+                                for text in request["texts"]))
+    return {"rate": kokoro.SAMPLE_RATE}
+
+
 def main() -> None:
-    ignore_interrupts()
-    reply = answers()
-    incoming = requests()
-    settings = next(incoming)
-    try:
-        kokoro = load(settings["models"], int(settings.get("threads") or 0))
-    except Exception as exc:  # noqa: BLE001 - reported to the parent, which raises EngineError
-        reply(error=f"kokoro could not load its model in {settings.get('models')}: {type(exc).__name__}: {exc}")
-        return
-    reply(ready=True)
-    for request in incoming:
-        try:
-            volume = float(request.get("volume", 1.0))
-            np.savez(request["path"], *(speak(kokoro, text, request["voice"], float(request["speed"])) * volume
-                                        for text in request["texts"]))
-        except Exception as exc:  # noqa: BLE001 - reported to the parent
-            reply(error=f"kokoro failed: {type(exc).__name__}: {exc}")
-            continue
-        reply(done=True, rate=kokoro.SAMPLE_RATE)
+    serve(lambda settings: load(settings["models"], int(settings.get("threads") or 0)), answer,
+          lambda settings: f"kokoro could not load its model in {settings.get('models')}", "kokoro")
 
 
 if __name__ == "__main__":

@@ -22,8 +22,7 @@ import json
 
 import numpy as np
 
-from voiceguide.core.processes import ignore_interrupts
-from voiceguide.voice.pyttsx3_worker import answers, requests
+from voiceguide.voice.pyttsx3_worker import serve
 
 
 def speak(voice, text: str, config) -> np.ndarray:
@@ -48,27 +47,18 @@ def load(model: str, threads: int):
     return PiperVoice(session=session, config=config)
 
 
-def main() -> None:
-    ignore_interrupts()
-    reply = answers()
-    incoming = requests()
-    settings = next(incoming)
-    try:
-        voice = load(settings["model"], int(settings.get("threads") or 0))
-    except Exception as exc:  # noqa: BLE001 - reported to the parent, which raises EngineError
-        reply(error=f"piper could not load {settings.get('model')}: {exc}")
-        return
-    reply(ready=True)
-    for request in incoming:
-        try:
-            from piper import SynthesisConfig
+def answer(voice, request: dict) -> dict:
+    """Speak a request's texts into its ``path``; the answer's fields."""
+    from piper import SynthesisConfig
 
-            config = SynthesisConfig(length_scale=request["length_scale"], volume=request["volume"])
-            np.savez(request["path"], *(speak(voice, text, config) for text in request["texts"]))
-        except Exception as exc:  # noqa: BLE001 - reported to the parent
-            reply(error=f"piper failed: {type(exc).__name__}: {exc}")
-            continue
-        reply(done=True, rate=voice.config.sample_rate)
+    config = SynthesisConfig(length_scale=request["length_scale"], volume=request["volume"])
+    np.savez(request["path"], *(speak(voice, text, config) for text in request["texts"]))
+    return {"rate": voice.config.sample_rate}
+
+
+def main() -> None:
+    serve(lambda settings: load(settings["model"], int(settings.get("threads") or 0)), answer,
+          lambda settings: f"piper could not load {settings.get('model')}", "piper")
 
 
 if __name__ == "__main__":

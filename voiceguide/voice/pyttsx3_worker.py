@@ -30,7 +30,8 @@ import os
 import queue
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 from voiceguide.core.processes import ignore_interrupts
 
@@ -116,6 +117,31 @@ def requests() -> Iterator[dict]:
     threading.Thread(target=read, name="voiceguide-stdin", daemon=True).start()
     while True:
         yield json.loads(lines.get())
+
+
+def serve(load: Callable[[dict], Any], answer: Callable[[Any, dict], dict], cannot_load: Callable[[dict], str],
+          name: str) -> None:
+    """The loop of a worker that loads one model and answers requests with it (``piper_worker``,
+    ``kokoro_worker``): Ctrl-C ignored, ``load(settings)`` once (a failure answered
+    ``cannot_load(settings)`` with the exception, and the worker ends), then each request answered
+    ``{"done": true, **answer(model, request)}``, or ``{"error": ...}`` naming ``name``."""
+    ignore_interrupts()
+    reply = answers()
+    incoming = requests()
+    settings = next(incoming)
+    try:
+        model = load(settings)
+    except Exception as exc:  # noqa: BLE001 - reported to the parent, which raises EngineError
+        reply(error=f"{cannot_load(settings)}: {exc}")
+        return
+    reply(ready=True)
+    for request in incoming:
+        try:
+            fields = answer(model, request)
+        except Exception as exc:  # noqa: BLE001 - reported to the parent
+            reply(error=f"{name} failed: {type(exc).__name__}: {exc}")
+            continue
+        reply(done=True, **fields)
 
 
 def main() -> None:
