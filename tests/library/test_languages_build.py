@@ -81,20 +81,26 @@ voice: {engine: fake}
 steps:
   - {title: {en: Circles, fr: Cercles}, say: {en: Circle slowly., fr: Tournez lentement.}, duration: 8s, strokes: 3}
 """
+SMALL_ENGLISH = (SMALL.replace("languages: [en, fr]", "languages: [en]").replace(", fr: Mâchoire", "")
+                 .replace(", fr: Cercles", "").replace(", fr: Tournez lentement.", "")
+                 .replace(", fr: Des cercles lents. Pas un avis médical.", ""))
+"""The same routine when it has stopped speaking French."""
 
 
-def test_a_language_a_routine_no_longer_speaks_leaves_its_folder(tmp_path: Path) -> None:
+def small_library(tmp_path: Path) -> tuple[Path, Path, library.BuildSettings]:
+    """A library of ``SMALL`` alone: its scripts folder, its output folder and build settings."""
     scripts = tmp_path / "scripts_yaml"
     scripts.mkdir()
     (scripts / "jaw.yaml").write_text(SMALL, encoding="utf-8")
     out = tmp_path / "output"
-    settings = library.BuildSettings(scripts_dir=scripts, out_dir=out, cache_dir=tmp_path / "cache")
+    return scripts, out, library.BuildSettings(scripts_dir=scripts, out_dir=out, cache_dir=tmp_path / "cache")
+
+
+def test_a_language_a_routine_no_longer_speaks_leaves_its_folder(tmp_path: Path) -> None:
+    scripts, out, settings = small_library(tmp_path)
     assert not library.build(settings=settings, jobs=1).failed
     assert (out / "fr" / "jaw.mp3").is_file() and (out / "jaw.mp3").is_file()
-    (scripts / "jaw.yaml").write_text(SMALL.replace("languages: [en, fr]", "languages: [en]")
-                                      .replace(", fr: Mâchoire", "").replace(", fr: Cercles", "")
-                                      .replace(", fr: Tournez lentement.", "")
-                                      .replace(", fr: Des cercles lents. Pas un avis médical.", ""), encoding="utf-8")
+    (scripts / "jaw.yaml").write_text(SMALL_ENGLISH, encoding="utf-8")
     report = library.build(settings=settings, jobs=1)
     assert not report.failed and [o.id for o in report.outcomes] == ["jaw"]
     assert not (out / "fr" / "jaw.mp3").exists()
@@ -173,11 +179,7 @@ def test_the_starter_library_in_german_is_spoken_by_a_german_voice(tmp_path: Pat
 
 
 def test_each_languages_page_links_the_library_in_its_other_languages(tmp_path: Path) -> None:
-    scripts = tmp_path / "scripts_yaml"
-    scripts.mkdir()
-    (scripts / "jaw.yaml").write_text(SMALL, encoding="utf-8")
-    out = tmp_path / "output"
-    settings = library.BuildSettings(scripts_dir=scripts, out_dir=out, cache_dir=tmp_path / "cache")
+    scripts, out, settings = small_library(tmp_path)
     assert not library.build(settings=settings, jobs=1).failed
     english = (out / library.PAGE).read_text(encoding="utf-8")
     french = (out / "fr" / library.PAGE).read_text(encoding="utf-8")
@@ -187,10 +189,7 @@ def test_each_languages_page_links_the_library_in_its_other_languages(tmp_path: 
            '<span aria-current="page" lang="fr">Français</span>' in french and 'aria-label="Langues"' in french
     library.build(["jaw"], settings=settings, jobs=1)  # a partial build keeps the links
     assert 'href="fr/index.html"' in (out / library.PAGE).read_text(encoding="utf-8")
-    (scripts / "jaw.yaml").write_text(SMALL.replace("languages: [en, fr]", "languages: [en]")
-                                      .replace(", fr: Mâchoire", "").replace(", fr: Cercles", "")
-                                      .replace(", fr: Tournez lentement.", "")
-                                      .replace(", fr: Des cercles lents. Pas un avis médical.", ""), encoding="utf-8")
+    (scripts / "jaw.yaml").write_text(SMALL_ENGLISH, encoding="utf-8")
     assert not library.build(settings=settings, jobs=1).failed
     assert 'class="languages"' not in (out / library.PAGE).read_text(encoding="utf-8")  # one language left
 
