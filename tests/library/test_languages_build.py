@@ -53,6 +53,12 @@ def test_a_build_writes_each_language_into_its_own_folder_with_its_own_index(tmp
     assert [c.title for c in german.chapters][:3] == ["Einleitung", "Bauchatmung", "Oberhalb der Schlüsselbeine"]
     assert len(german.chapters) == len(english.chapters)
     assert "Lymphdrainage" in german.narration and "lymph" not in german.narration.lower().replace("lymphdrainage", "")
+    from click.testing import CliRunner
+
+    from voiceguide.cli import main
+
+    shown = CliRunner().invoke(main, ["inspect", str(out / "de" / "morning.mp3"), "--cache-dir", str(tmp_path / "c")])
+    assert shown.exit_code == 0 and "\nlanguage     deu\n" in shown.output, shown.output
     cues = read_tags(out / "de" / "lymphatic-5m-cues.mp3")
     assert cues.title == "Gesichtsmassage zur Lymphdrainage (5 Minuten, nur Stichworte)", cues.title
 

@@ -243,7 +243,7 @@ def summary(found: Inspection) -> dict:
         cover = f"{t.cover.mime}, " + (f"{size[0]}x{size[1]}, " if size else "") + f"{len(t.cover.data) / 1000:.1f} kB"
     return {
         "file": str(found.path), "title": t.title, "artist": t.artist, "album": t.album, "track": t.track,
-        "genre": t.genre, "year": t.year, "description": " ".join(t.description.split()), "cover": cover,
+        "genre": t.genre, "language": t.language, "year": t.year, "description": " ".join(t.description.split()), "cover": cover,
         "duration": f"{clock_ms(h.samples * 1000 / h.sample_rate)} ({h.samples} samples at {h.sample_rate} Hz)",
         "format": f"MP3 {h.bitrate} kbit/s {'mono' if h.channels == 1 else 'stereo'}",
         "header": f"{h.tag}: {h.frames} frames, encoder delay {h.delay}, padding {h.padding}"
