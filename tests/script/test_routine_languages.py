@@ -197,3 +197,12 @@ def test_a_language_no_installed_engine_can_speak_is_reported_at_languages(tmp_p
     [problem] = info.value.problems
     assert (problem.where.line, problem.where.path) == (1, "languages"), problem
     assert "no piper voice speaks 'de'" in problem.message, problem.message
+
+
+def test_the_narration_cache_keys_on_the_language() -> None:
+    from voiceguide.render import speech_key
+    from voiceguide.script.model import Voice
+
+    english, german = Voice(engine="fake", language="en"), Voice(engine="fake", language="de")
+    assert speech_key("Pause", english) != speech_key("Pause", german)  # one word, two languages
+    assert speech_key("Pause", german) == speech_key("Pause", Voice(engine="fake", language="de"))
