@@ -48,6 +48,7 @@ def routine(minutes: int) -> str:
 
 
 def peak(folder: Path, minutes: int) -> dict:
+    folder.mkdir(parents=True, exist_ok=True)
     script = folder / f"scale{minutes}.yaml"
     script.write_text(routine(minutes), encoding="utf-8")
     out = subprocess.run([sys.executable, "-c", RENDER, str(script), str(folder / "out"), str(folder / "cache")],
@@ -56,10 +57,20 @@ def peak(folder: Path, minutes: int) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def worst(folder: Path, minutes: int, runs: int = 2) -> dict:
+    """``peak`` of the routine, the highest of ``runs`` renders in fresh caches: a render's side work
+    (the bed, the cover's drawing, the codec's measurement) runs on threads beside the set-up, and
+    how much of their passing memory coincides varies by tens of MB from run to run (and more on a
+    loaded machine), so one render says little about what the routine needs."""
+    found = [peak(folder / f"run{n}", minutes) for n in range(runs)]
+    return max(found, key=lambda f: f["max_rss_mb"])
+
+
 def test_a_three_hour_routine_renders_in_the_memory_of_a_ten_minute_one(tmp_path):
-    short, long_ = peak(tmp_path, 10), peak(tmp_path, 180)
+    peak(tmp_path / "warm", 1)  # the first render of a fresh install also compiles its modules
+    short, long_ = worst(tmp_path, 10), worst(tmp_path, 180)
     assert long_["samples"] >= 3 * 3600 * 44100 * 0.99
     print(f"\npeak memory: 10 min {short['max_rss_mb']:.0f} MB, 3 hours {long_['max_rss_mb']:.0f} MB")
     assert long_["max_rss_mb"] < PEAK_MB
     assert long_["max_rss_mb"] <= RATIO * short["max_rss_mb"]
-    assert (tmp_path / "out" / "scale180.mp3").stat().st_size > 3 * 3600 * 32000 / 8 * 0.95
+    assert (tmp_path / "run0" / "out" / "scale180.mp3").stat().st_size > 3 * 3600 * 32000 / 8 * 0.95

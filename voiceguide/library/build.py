@@ -424,8 +424,14 @@ def _worker_start(parent: int) -> None:
     processes.on_parent_exit(multiprocessing.parent_process().join, lambda: os.kill(os.getpid(), signal.SIGTERM))
 
 
+_RENDERING: list[bool] = []
+"""In a pool worker: non-empty while a task renders (``_render_task``), which a stop unwinds."""
+
+
 def _stop_worker(signum, frame) -> None:
     signal.signal(signal.SIGTERM, signal.SIG_IGN)  # once: a second stop would cut the unwinding short
+    if not _RENDERING:  # starting up or between tasks: nothing to unwind, and the pool must not
+        processes.exit_now(128 + signum)  # print the stop as its initializer's traceback
     processes.exit_soon(128 + signum, STOP_GRACE)  # in case unwinding hangs
     raise SystemExit(128 + signum)
 
@@ -436,10 +442,13 @@ def _render_task(path: str, fingerprint: str, settings: BuildSettings, variant: 
     worker ends here: the pool would otherwise report the stop as the task's result and go on to
     the next routine."""
     WRITING.add(Path(settings.out_dir))
+    _RENDERING.append(True)
     try:
         return render_one(path, fingerprint, settings, variant, track)
     except SystemExit as exc:
         processes.exit_now(exc.code if isinstance(exc.code, int) else 1)
+    finally:
+        _RENDERING.clear()
 
 
 def render_one(path: str, fingerprint: str, settings: BuildSettings, variant: Variant = Variant(),
