@@ -567,7 +567,10 @@ def test_a_german_page_says_its_script_texts_in_german(browser, tmp_path):
                            f"voiceguide:stopped:{entry['id']}:{entry['version']}",
                            json.dumps({"ms": 100_000, "at": 1}))
     browser.refresh()
-    assert browser.find_element(By.ID, "resume-text").text == "„Wangen“ bei 1:40 fortsetzen?"
+    from selenium.webdriver.support.wait import WebDriverWait
+
+    offered = WebDriverWait(browser, 10).until(lambda b: b.find_element(By.ID, "resume-text").text)  # once the script ran
+    assert offered == "„Wangen“ bei 1:40 fortsetzen?"
     assert browser.find_element(By.ID, "resume-play").text == "Fortsetzen"
     browser.find_element(By.ID, "resume-dismiss").click()
     browser.find_element(By.CSS_SELECTOR, "[data-routine]").click()  # wangen.mp3 is not there
