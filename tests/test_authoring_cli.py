@@ -188,6 +188,19 @@ steps:
         r"but the step leaves 3\.5 s for it \(5\.0 s step, 1\.5 s lead-in\)\n", result.stderr)
 
 
+
+def test_plan_folds_a_last_strokes_cue_into_its_strokes(runner, library):
+    write(library, "sides", SIDES.replace("    strokes: 6\n", "    strokes: 6\n    last: 3\n", 1))
+    result = runner.invoke(main, ["plan", "sides", "--scripts", str(library)])
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert sum(line.endswith("6 strokes, one every 2.32 s, 'Last 3.' with 3 left") for line in lines) == 2
+    data = json.loads(runner.invoke(main, ["plan", "sides", "--json", "--scripts", str(library)]).stdout)
+    for side in data["steps"][:2]:
+        ticks = [e for e in side["events"] if e["kind"] == "tick"]
+        cue = next(e for e in side["events"] if e.get("cue") == "last")
+        assert (len(ticks), cue["text"], cue["start_ms"]) == (6, "Last 3.", ticks[3]["start_ms"])
+
 def test_check_tells_an_unknown_routine_from_a_voice_that_failed(runner, library, monkeypatch):
     from voiceguide.core.errors import EngineError
     from voiceguide.voice import engines

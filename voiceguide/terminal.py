@@ -9,8 +9,8 @@ import click
 
 
 def event_lines(events):
-    """Events as table rows, with runs of strokes or breaths (and the counts or breath words
-    spoken with them) folded into one line."""
+    """Events as table rows, with runs of strokes or breaths (and the counts, last-strokes cue or
+    breath words spoken with them) folded into one line."""
     from voiceguide.core.audio import RATE
     from voiceguide.plan.timeline import CUES
 
@@ -20,8 +20,9 @@ def event_lines(events):
         if e.kind in ("tick", "countdown") or e.kind in ("inhale", "hold", "exhale"):
             strokes = e.kind in ("tick", "countdown")
             kinds, cue = (("tick", "countdown"), "countdown") if strokes else (("inhale", "hold", "exhale"), "breath")
+            cues = (cue, "last") if strokes else (cue,)
             j = i
-            while j < len(events) and (events[j].kind in kinds or events[j].cue == cue):
+            while j < len(events) and (events[j].kind in kinds or events[j].cue in cues):
                 j += 1
             run = events[i:j]
             spoken = sum(1 for x in run if x.cue == cue)
@@ -29,11 +30,13 @@ def event_lines(events):
                 paced = [x for x in run if x.kind in kinds]
                 every = (paced[-1].end - e.start) / len(paced) / RATE
                 counted = sum(1 for x in run if x.kind == "countdown") + spoken
+                last = [(x, sum(1 for p in paced if p.start >= x.start)) for x in run if x.cue == "last"]
                 if not any(x.kind == "tick" for x in run):
                     line = f"countdown: {counted} counts, one every {every:.2f} s"
                 else:
                     line = f"{len(paced)} strokes, one every {every:.2f} s" + (
-                        f", the last {counted} counted" if counted else "")
+                        f", the last {counted} counted" if counted else "") + "".join(
+                        f", '{x.text}' with {left} left" for x, left in last)
             else:
                 line = f"{sum(1 for x in run if x.kind == 'inhale')} breath cycles" + (
                     ", with breath words" if spoken else "")

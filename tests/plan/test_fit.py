@@ -49,7 +49,7 @@ def test_lymphatic_fits_each_length_within_a_second_at_its_practice_pace(lymphat
         if not ticks:
             continue
         assert all(low - 1e-3 <= t <= high + 1e-3 for t in ticks), (minutes, step.title, ticks)
-        least = written.min_strokes or max(written.countdown.count, -(-written.strokes // 2))
+        least = written.min_strokes or max(written.last.strokes, -(-written.strokes // 2))
         assert least <= len(ticks) <= 2 * written.strokes, (step.title, len(ticks))
     for step in timeline.steps:
         if step.title in ("Introduction", "Closing"):  # the intro and outro keep their words and length

@@ -128,3 +128,29 @@ def test_breath_cycles_that_do_not_fit_after_the_words_are_an_error():
 
 def test_plan_is_pure_and_repeatable():
     assert plan(SAMPLE, LENGTHS) == plan(SAMPLE, LENGTHS)
+
+
+def test_a_last_strokes_cue_is_spoken_over_the_tick_of_the_stroke_with_that_many_left():
+    from voiceguide.script.model import Last
+
+    timeline = plan(routine(step("Neck", 0, say="Stroke.", duration=30, strokes=8, last=Last(3, "Last 3."))),
+                    {"Stroke.": 2 * RATE, "Last 3.": RATE})
+    events = timeline.steps[0].events
+    ticks = [e for e in events if e.kind == "tick"]
+    cue = next(e for e in events if e.cue == "last")
+    assert len(ticks) == 8  # every stroke keeps its tick: the cue is spoken over the sixth
+    assert (cue.text, cue.start, cue.end) == ("Last 3.", ticks[5].start, ticks[5].start + RATE)
+
+
+def test_a_last_strokes_cue_that_does_not_fit_is_reported():
+    from voiceguide.script.model import Last
+
+    bad = routine(step("A", 1, say="a", duration=12, stroke_every=4, last=Last(5, "Last 5.")),
+                  step("B", 2, say="b", duration=12, strokes=4, last=Last(1, "And the very last one of them.")))
+    with pytest.raises(PlanError) as exc:
+        plan(bad, {"a": RATE, "b": RATE, "Last 5.": RATE, "And the very last one of them.": 4 * RATE})
+    assert [str(p) for p in exc.value.problems] == [
+        "r.yaml:1:5: steps[1]: the cue 'Last 5.' of step 'A' is spoken with 5 strokes left, but only 2 fit",
+        "r.yaml:2:5: steps[2]: the cue 'And the very last one of them.' of step 'B' takes 4.0 s, "
+        "more than the 2.1 s from its stroke to the end of the pacing",
+    ]

@@ -211,7 +211,7 @@ def test_sides_misuse(tmp_path: Path) -> None:
         "r.yaml:7:60: steps[3].switch: expected true, false or text, got a list",
         "r.yaml:8:68: steps[4].switch.pause: must be at least 0 seconds, got -1",
         "r.yaml:9:18: intro.sides: unknown field; expected one of: title, say, duration, strokes, stroke_every, "
-        "breath, zone, stroke, image, countdown, halfway, time_left, closing, overflow, pace, cue",
+        "breath, zone, stroke, image, countdown, last, halfway, time_left, closing, overflow, pace, cue",
     ]
 
 
@@ -572,10 +572,49 @@ def test_cues_misuse(tmp_path: Path) -> None:
         "r.yaml:23:14: steps[5].halfway: expected true, false or text, got a list",
         "r.yaml:24:16: steps[5].time_left: a callout 10 s before the end does not fit in a 10 s step",
         "r.yaml:24:25: steps[5].time_left[2]: '5s' is listed twice",
-        "r.yaml:25:14: steps[5].closing: '{remaining}' is only known in countdown and time-left texts",
+        "r.yaml:25:14: steps[5].closing: '{remaining}' is only known in countdown, last and time-left texts",
         "r.yaml:27:13: steps[6].breath: the words are for 3 cycles, but the step has 2 breath cycles",
         "r.yaml:29:54: steps[7].breath.words: expected true, false, or a mapping of words for inhale, hold, "
         "exhale and hold_out, got text",
+    ]
+
+
+
+def test_a_last_strokes_cue_becomes_the_model(tmp_path: Path) -> None:
+    from voiceguide.script.model import Last
+
+    path = write(tmp_path, "r.yaml", textwrap.dedent("""\
+        title: {en: R, de: R}
+        description: {en: A routine., de: Eine Routine.}
+        languages: [en, de]
+        steps:
+          - {title: {en: A, de: A}, duration: 40, strokes: 8, last: 3}
+          - title: {en: B, de: Bee}
+            duration: 40
+            stroke_every: 4s
+            last: {strokes: 2, say: {en: "Two more, {title}.", de: "Noch zwei, {title}."}}
+        """))
+    r = load_routine(path)
+    assert [s.last for s in r.steps] == [Last(3, "Last 3."), Last(2, "Two more, B.")]
+    assert "Last 3." in r.texts()
+    german = load_routine(path, language="de")
+    assert [s.last for s in german.steps] == [Last(3, "Noch 3."), Last(2, "Noch zwei, Bee.")]
+
+
+def test_a_last_strokes_cue_misuse(tmp_path: Path) -> None:
+    assert problems(tmp_path, """\
+        steps:
+          - {title: A, duration: 10, last: 3}
+          - {title: B, duration: 10, strokes: 2, last: 3}
+          - {title: C, duration: 10, strokes: 4, last: 0}
+          - {title: D, duration: 10, strokes: 4, last: {say: Last few.}}
+          - {title: E, duration: 10, strokes: 4, last: {strokes: 2, say: "{round}"}}
+        """) == [
+        "r.yaml:4:36: steps[0].last: a last-strokes cue needs strokes or stroke_every in the step",
+        "r.yaml:5:48: steps[1].last: is spoken with 3 strokes left, but the step has 2 strokes",
+        "r.yaml:6:48: steps[2].last: must be at least 1, got 0",
+        "r.yaml:7:48: steps[3].last.strokes: required field is missing",
+        "r.yaml:8:66: steps[4].last.say: '{round}' is only known inside a repeat",
     ]
 
 

@@ -95,20 +95,24 @@ window and onset."""
 
 
 @pytest.mark.piper
-def test_the_default_lymphatic_session_is_heard_by_the_strict_listener(piper_rendered):
-    """Issue 12: README's first command renders lymphatic with Piper, and pocketsphinx hears most
-    of its planned words (espeak-ng: 0.32). Words compare by sound (``listening.words``: "3" is
-    "three"), in order within their own window. Measured: 0.74 to 0.76 of the words of phrases,
-    0.69 to 0.70 of all words (Piper's noise varies each render); the bounds leave room for that
-    and still fail a clip that is missing, cut or misplaced (its window then hears nothing)."""
+def test_the_default_lymphatic_session_is_heard_by_the_strict_listener(piper_rendered, tmp_path):
+    """Issue 12: README's first command renders lymphatic with Piper, and pocketsphinx hears at
+    least 0.72 of its planned words (espeak-ng: 0.32). Words compare by sound (``listening.words``:
+    "3" is "three"), in order within their own window, so a clip that is missing, cut or misplaced
+    hears nothing. Piper's noise makes each render a little different: measured 0.726 to 0.751 of
+    all words in five renders (0.74 to 0.76 of the words of phrases), so the target holds for the
+    mean of two renders (each spoken afresh), and each render for 0.70."""
     default = lib.load("lymphatic").voice
     assert (default.engine, default.voice) == ("piper", "en_US-joe-medium")  # what the fixture renders
-    heard = transcribe(piper_rendered("lymphatic"))
-    counted = [(len(spoken_words(text)), recall(text, spoken_words(got))) for text, got in heard]
-    phrases = [(n, r) for n, r in counted if n >= PHRASE]
-    share = sum(n * r for n, r in phrases) / sum(n for n, _ in phrases)
-    overall = sum(n * r for n, r in counted) / sum(n for n, _ in counted)
-    print(f"\npocketsphinx, lymphatic: {share:.3f} of the words of phrases of {PHRASE} words or more, "
-          f"{overall:.3f} of all planned words")
-    assert share >= 0.70
-    assert overall >= 0.62  # lone counts and breath cues included
+    again = lib.render(lib.load("lymphatic", engine="piper"), tmp_path, cache=NarrationCache(tmp_path / "cache"))
+    overall = []
+    for result in (piper_rendered("lymphatic"), again):
+        counted = [(len(spoken_words(text)), recall(text, spoken_words(got))) for text, got in transcribe(result)]
+        phrases = [(n, r) for n, r in counted if n >= PHRASE]
+        share = sum(n * r for n, r in phrases) / sum(n for n, _ in phrases)
+        overall.append(sum(n * r for n, r in counted) / sum(n for n, _ in counted))
+        print(f"\npocketsphinx, lymphatic: {share:.3f} of the words of phrases of {PHRASE} words or more, "
+              f"{overall[-1]:.3f} of all planned words")
+        assert share >= 0.70
+        assert overall[-1] >= 0.70  # lone breath cues included
+    assert sum(overall) / len(overall) >= 0.72

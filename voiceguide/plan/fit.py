@@ -15,8 +15,8 @@ round on its own):
   without a duration that are not breath steps, and steps marked ``fixed: true``.
 
 Strokes (or breath cycles) stay between the step's ``min_strokes`` and ``max_strokes``, by default
-``MIN_SHARE`` and ``MAX_SHARE`` of what it has (and at least its countdown's count, and 2 with a
-halfway cue). A step with time-left callouts is never made shorter. A target the routine cannot
+``MIN_SHARE`` and ``MAX_SHARE`` of what it has (and at least its countdown's count or its last-strokes
+cue's, and 2 with a halfway cue). A step with time-left callouts is never made shorter. A target the routine cannot
 reach with every step kept may leave out steps marked ``optional: true``, the last first.
 
 The fit is made on the plan's own arithmetic: a step's length is what it keeps (its lead-in, words
@@ -196,7 +196,8 @@ def _units(routine: Routine, full: Plan) -> list[_Unit]:
             continue
         unit.kind = "strokes" if step.strokes else "every" if step.stroke_every is not None else "breath"
         unit.count = count
-        counted = step.countdown.count if step.countdown and step.countdown.unit == "strokes" else 0
+        counted = max(step.countdown.count if step.countdown and step.countdown.unit == "strokes" else 0,
+                      step.last.strokes if step.last else 0)
         least = max(1, math.ceil(count * MIN_SHARE), counted, 2 if step.halfway else 1)
         unit.low = step.min_strokes if step.min_strokes is not None else min(least, count)
         unit.high = step.max_strokes if step.max_strokes is not None else max(count, math.floor(count * MAX_SHARE))

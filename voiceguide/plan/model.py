@@ -15,6 +15,7 @@ CUES = {
     None: "narration",
     "switch": "switch cue",
     "countdown": "countdown",
+    "last": "last-strokes cue",
     "halfway": "halfway cue",
     "time_left": "time-left callout",
     "closing": "closing cue",

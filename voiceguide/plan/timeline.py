@@ -342,6 +342,8 @@ class _Planner:
             if len(ticks) >= 2:
                 halfway = ticks[len(ticks) // 2].start
             events += self.stroke_countdown(step, title, ticks, problems)
+            if step.last is not None:
+                events += self.last(step, title, ticks, end, problems)
         elif step.breath is not None:
             phases, cycle_starts, problem = _breaths(step.breath, title, start, end)
             if problem:
@@ -394,6 +396,21 @@ class _Planner:
             counted += self.count(countdown.words[i] if countdown.words else None, tick.start, tick.end,
                                   title, problems)
         return ticks[: len(ticks) - n] + counted
+
+    def last(self, step: Step, title: str, ticks: list[Event], end: int, problems: list[str]) -> list[Event]:
+        """The "last three" cue, over the tick of the stroke with ``step.last.strokes`` strokes left."""
+        cue = step.last
+        if cue.strokes > len(ticks):
+            strokes = "1 stroke" if cue.strokes == 1 else f"{cue.strokes} strokes"
+            problems.append(f"the cue '{cue.say}' of step '{title}' is spoken with {strokes} left, "
+                            f"but only {len(ticks)} fit")
+            return []
+        at = ticks[len(ticks) - cue.strokes].start
+        spoken = self.spoken(cue.say)
+        if at + spoken.length > end:
+            problems.append(f"the cue '{cue.say}' of step '{title}' takes {_s(spoken.length)}, "
+                            f"more than the {_s(end - at)} from its stroke to the end of the pacing")
+        return spoken.place(at, "last", self.speeds)
 
     def seconds_countdown(self, countdown: Countdown, title: str, words_end: int, end: int,
                           problems: list[str]) -> list[Event]:

@@ -70,6 +70,7 @@ from voiceguide.script.shapes import (
 from voiceguide.script.specs import (
     BreathSpec,
     CountdownSpec,
+    LastSpec,
     Include,
     Repeat,
     SwitchSpec,
@@ -236,6 +237,15 @@ COUNTDOWN = Mapping(
     rules=(AtMostOne(("strokes", "seconds")), AtLeastOne(("strokes", "seconds"))),
 )
 
+LAST = Mapping(
+    (
+        Field("strokes", Integer(1), "Speak on the stroke with this many strokes left, itself included.",
+              required=True),
+        Field("say", Narration(), f"What to say; {{remaining}} is the count. Default: {_EN.last}"),
+    ),
+    build=lambda loaded: LastSpec(loaded.values["strokes"], loaded.values.get("say"), loaded.where),
+)
+
 TIME_LEFT = Mapping(
     (
         Field("at", ListOf(Duration(), "time", unique=True),
@@ -285,6 +295,10 @@ def _step_fields(title: Field, *, sides: bool) -> tuple[Field, ...]:
         ]
     fields += [
         Field("countdown", COUNTDOWN, "A countdown over the last strokes or seconds."),
+        Field("last", OneOf("a number of strokes, or a mapping with strokes and say",
+                            (Form(lambda node: not is_mapping(node), Shorthand(LAST, "strokes")), Form(is_mapping, LAST))),
+              f"A \"last three\" cue: spoken over the tick of the stroke with this many strokes left "
+              f"({_EN.last.replace('{remaining}', '3')!r} for 3), the ticks going on to the end."),
         Field("halfway", CUE_TEXT,
               "A cue halfway through the pacing: true plays the halfway sound; text is spoken."),
         Field("time_left", OneOf("a list of times, or a mapping with at and say",

@@ -238,6 +238,14 @@ class Countdown:
 
 
 @dataclass(frozen=True)
+class Last:
+    """A "last three" cue: ``say`` spoken over the tick of the stroke with ``strokes`` strokes left."""
+
+    strokes: int
+    say: str
+
+
+@dataclass(frozen=True)
 class Callout:
     """A spoken "time left" cue."""
 
@@ -285,6 +293,8 @@ class Step:
     """How many rounds the repeat has."""
     overflow: Overflow = field(default_factory=Overflow)
     countdown: Countdown | None = None
+    last: Last | None = None
+    """A "last three" cue, in a step with strokes."""
     halfway: str | bool = False
     """A cue halfway through the pacing: ``True`` plays the halfway sound, text is spoken."""
     callouts: tuple[Callout, ...] = ()
@@ -316,6 +326,8 @@ class Step:
             spoken += self.breath.words.texts()
         if self.countdown is not None:
             spoken += self.countdown.words
+        if self.last is not None:
+            spoken.append(self.last.say)
         if isinstance(self.halfway, str):
             spoken.append(self.halfway)
         spoken += [c.say for c in self.callouts]

@@ -66,6 +66,13 @@ class CountdownSpec:
 
 
 @dataclass(frozen=True)
+class LastSpec:
+    count: int
+    say: Phrase | None
+    where: Where
+
+
+@dataclass(frozen=True)
 class TimeLeftSpec:
     at: tuple[float, ...]
     say: Phrase | None

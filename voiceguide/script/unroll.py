@@ -23,6 +23,7 @@ from voiceguide.script.model import (
     BreathWords,
     Callout,
     Countdown,
+    Last,
     Sound,
     Step,
     Switch,
@@ -32,6 +33,7 @@ from voiceguide.script.shapes import Loaded
 from voiceguide.script.specs import (
     BreathSpec,
     CountdownSpec,
+    LastSpec,
     Include,
     Repeat,
     SwitchSpec,
@@ -183,6 +185,7 @@ class Unroller:
                 rounds=round_.count,
                 overflow=values.get("overflow", self.timing.overflow),
                 countdown=self.countdown(values.get("countdown"), names),
+                last=self.last(values.get("last"), loaded.where, names),
                 halfway=self.halfway(values.get("halfway", False), names),
                 callouts=self.callouts(values.get("time_left"), loaded.where, names),
                 closing=self.fill(values.get("closing"), names),
@@ -226,7 +229,7 @@ class Unroller:
             "inhale": known(breath and breath.inhale, in_breath, spoken),
             "exhale": known(breath and breath.exhale, in_breath, spoken),
             "hold": known(breath and breath.hold, in_breath, spoken),
-            "remaining": _Unknown("is only known in countdown and time-left texts"),
+            "remaining": _Unknown("is only known in countdown, last and time-left texts"),
         }
 
     def fill(self, phrase: Phrase | None, names: dict[str, str | _Unknown]) -> str | None:
@@ -278,6 +281,13 @@ class Unroller:
             words = tuple(word or "" for word in filled)
         return Countdown(spec.count, spec.unit, words)
 
+    def last(self, spec: LastSpec | None, where: Where, names: dict[str, str | _Unknown]) -> Last | None:
+        if spec is None:
+            return None
+        phrase = spec.say or Phrase(self.ctx.words.last, where)
+        said = self.fill(phrase, {**names, "remaining": self.ctx.words.number(spec.count)})
+        return Last(spec.count, said) if said else None
+
     def halfway(self, value: bool | Phrase, names: dict[str, str | _Unknown]) -> str | bool:
         if isinstance(value, Phrase):
             return self.fill(value, names) or False
@@ -300,6 +310,7 @@ class Unroller:
         self.check_strokes(step)
         self.check_breath(step)
         self.check_countdown(step)
+        self.check_last(step)
         self.check_time_left(step)
         self.check_limits(step)
 
@@ -372,6 +383,17 @@ class Unroller:
         elif duration is not None and spec.count >= duration:
             self.ctx.report(spec.where, f"counts down over {spec.count} s, but the step lasts "
                                         f"{format_seconds(duration)} s")
+
+    def check_last(self, step: Loaded) -> None:
+        spec: LastSpec | None = step.values.get("last")
+        if spec is None:
+            return
+        strokes = step.values.get("strokes")
+        if strokes is None and "stroke_every" not in step.values:
+            self.ctx.report(spec.where, "a last-strokes cue needs strokes or stroke_every in the step")
+        elif strokes is not None and spec.count > strokes:
+            self.ctx.report(spec.where, f"is spoken with {_count(spec.count, 'stroke')} left, "
+                                        f"but the step has {_count(strokes, 'stroke')}")
 
     def check_time_left(self, step: Loaded) -> None:
         spec: TimeLeftSpec | None = step.values.get("time_left")

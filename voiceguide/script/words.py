@@ -77,6 +77,7 @@ class Words:
     switch: str
     again: str
     time_left: str
+    last: str
     cue_round: str
     breath: Mapping[str, str]
     page: Mapping[str, str]
