@@ -59,9 +59,10 @@ def clock(samples: int) -> str:
 
 
 def minutes(ms: float) -> str:
-    """``mm:ss.s``, to the nearest tenth of a second (59.96 s is ``01:00.0``, never ``00:60.0``)."""
-    tenths = round(ms / 100)
-    return f"{tenths // 600:02d}:{tenths % 600 / 10:04.1f}"
+    """``mm:ss.s``, to the nearest tenth of a second (``text.format_clock``)."""
+    from voiceguide.script.text import format_clock
+
+    return format_clock(ms)
 
 
 def summary(report) -> str:

@@ -14,6 +14,7 @@ from voiceguide.core.audio import RATE, samples_to_ms
 from voiceguide.core.errors import Where
 from voiceguide.plan.timeline import AUTO_TAIL, Plan
 from voiceguide.script.model import PACES, Routine
+from voiceguide.script.text import format_clock
 
 SILENT_GAP = 10.0
 """Seconds with nothing but the bed (no word, tick, tone or cue) that earn a warning: a listener may
@@ -125,9 +126,8 @@ def _silences(routine: Routine, plan: Plan) -> dict[int, list[str]]:
 
 
 def clock(samples: int) -> str:
-    """A time as ``mm:ss.s``."""
-    ms = samples_to_ms(samples)
-    return f"{int(ms // 60000):02d}:{ms % 60000 / 1000:04.1f}"
+    """A time as ``mm:ss.s``, to the nearest tenth (``text.format_clock``)."""
+    return format_clock(samples_to_ms(samples))
 
 
 def format_report(routine: Routine, plan: Plan, rows: list[StepReport]) -> list[str]:

@@ -73,6 +73,13 @@ def format_seconds(seconds: float) -> str:
     return "0" if text == "-0" else text
 
 
+def format_clock(ms: float) -> str:
+    """Milliseconds as a clock, ``mm:ss.s``, to the nearest tenth of a second (59.96 s is
+    ``01:00.0``, never ``00:60.0``)."""
+    tenths = round(ms / 100)
+    return f"{tenths // 600:02d}:{tenths % 600 / 10:04.1f}"
+
+
 def spoken_duration(seconds: float) -> str:
     """Seconds as a voice would say them: ``30 seconds``, ``1 minute``, ``2 minutes 30 seconds``."""
     minutes, rest = divmod(round(seconds, 3), 60)
