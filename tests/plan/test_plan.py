@@ -151,6 +151,6 @@ def test_a_last_strokes_cue_that_does_not_fit_is_reported():
         plan(bad, {"a": RATE, "b": RATE, "Last 5.": RATE, "And the very last one of them.": 4 * RATE})
     assert [str(p) for p in exc.value.problems] == [
         "r.yaml:1:5: steps[1]: the cue 'Last 5.' of step 'A' is spoken with 5 strokes left, but only 2 fit",
-        "r.yaml:2:5: steps[2]: the cue 'And the very last one of them.' of step 'B' takes 4.0 s, "
-        "more than the 2.1 s from its stroke to the end of the pacing",
+        ("r.yaml:2:5: steps[2]: the cue 'And the very last one of them.' of step 'B' takes 4.0 s, "
+         "more than the 2.1 s from its stroke to the end of the pacing"),
     ]

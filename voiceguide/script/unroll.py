@@ -33,8 +33,8 @@ from voiceguide.script.shapes import Loaded
 from voiceguide.script.specs import (
     BreathSpec,
     CountdownSpec,
-    LastSpec,
     Include,
+    LastSpec,
     Repeat,
     SwitchSpec,
     TimeLeftSpec,
