@@ -37,3 +37,17 @@ def test_an_encoder_failure_shows_ffmpegs_message(tmp_path):
     message = str(stopped.value.code)
     assert message.startswith(f"benchmark step failed: ffmpeg could not decode {not_audio} (exit ")
     assert len(message.splitlines()) > 1  # ffmpeg's own words follow
+
+
+@pytest.mark.parametrize("workers, threads", [(None, None), (1, None), (1, 1)])
+def test_synthesis_alone_speaks_every_phrase_into_the_cache(tmp_path, workers, threads):
+    routine = tmp_path / "r.yaml"
+    routine.write_text(bench.routine_yaml(0.5, engine="fake"))
+    seconds = bench.synthesis_seconds(routine, tmp_path / "cache", workers=workers, threads=threads)
+    assert seconds > 0
+    from voiceguide import render as lib
+    from voiceguide.voice.cache import NarrationCache
+
+    loaded, cache = lib.load(routine), NarrationCache(tmp_path / "cache")
+    key = lib.speech_keys(loaded.voice)
+    assert all(cache.get(key(text, loaded.voice)) is not None for text in loaded.texts())

@@ -140,19 +140,29 @@ import json, sys, time
 from voiceguide.voice import engines
 from voiceguide import render as lib
 from voiceguide.voice.cache import NarrationCache
-routine = lib.load(sys.argv[1], engine=sys.argv[3] if len(sys.argv) > 3 else None)
-workers = int(sys.argv[4]) if len(sys.argv) > 4 else None
-engines.engine_pool(routine.voice.engine, workers or engines.cpu_count())  # as a render starts them
+routine = lib.load(sys.argv[1], engine=sys.argv[3] or None)
+workers = int(sys.argv[4]) or None if len(sys.argv) > 4 else None
+pool = engines.engine_pool(routine.voice.engine, workers or engines.cpu_count())  # as a render starts them
+if len(sys.argv) > 5:  # each worker's CPU threads, in place of the pool's choice
+    for engine in pool:
+        engine.threads = int(sys.argv[5])
 start = time.perf_counter()
 lib.narrate(routine, NarrationCache(sys.argv[2]), workers=workers)
 print(json.dumps({"seconds": time.perf_counter() - start}))
 """
 
 
-def synthesis_seconds(routine_file: Path, cache_dir: Path, engine: str | None = None) -> float:
+def synthesis_seconds(routine_file: Path, cache_dir: Path, engine: str | None = None,
+                      workers: int | None = None, threads: int | None = None) -> float:
     """Seconds to speak every narration of a routine into an empty cache, nothing else (in a fresh
-    process, as a render's: its engine workers start and load their voices as a render's do)."""
-    args = [str(routine_file), str(cache_dir)] + ([engine] if engine else [])
+    process, as a render's: its engine workers start and load their voices as a render's do), with
+    ``workers`` synthesis workers (default: one per CPU) of ``threads`` CPU threads each (default:
+    as a render gives them)."""
+    args = [str(routine_file), str(cache_dir), engine or ""]
+    if workers is not None or threads is not None:
+        args.append(str(workers or 0))
+    if threads is not None:
+        args.append(str(threads))
     return child(SYNTH_IN_CHILD, *args)["seconds"]
 
 
@@ -283,7 +293,9 @@ STARTER = Path(__file__).resolve().parent.parent / "scripts_yaml"
 
 def piper_rows(work: Path, name: str) -> list[Row]:
     """With the Piper voice, on a starter routine: 2p. a first render / (synthesis + floor); 7. a
-    first render speaking on every CPU / one speaking with a single synthesis worker."""
+    first render speaking on every CPU / one speaking with a single synthesis worker; 7' and 7''
+    (references) the synthesis alone, on every CPU / one worker with onnxruntime's own threads, and
+    / one worker on one thread."""
     from voiceguide.voice import engines
 
     if not (STARTER / f"{name}.yaml").is_file() or not engines.PiperEngine.available():
@@ -294,13 +306,19 @@ def piper_rows(work: Path, name: str) -> list[Row]:
     first = child(RENDER_IN_CHILD, str(routine), str(out), str(work / "piper-all"), "piper")
     single = child(RENDER_IN_CHILD, str(routine), str(out), str(work / "piper-one"), "piper", "1")
     floor = encode_floor(out / f"{name}.mp3", work)
+    one = synthesis_seconds(routine, work / "piper-synth-one", "piper", workers=1)
+    one_thread = synthesis_seconds(routine, work / "piper-synth-thread", "piper", workers=1, threads=1)
     ratio = first["seconds"] / (synth + floor)
     cpus = engines.cpu_count()
     return [Row(f"2p first render {name}, Piper / (synthesis + floor)", ratio, "<= 1.25", ratio <= 1.25,
                 f"{first['seconds']:.2f} s / ({synth:.2f} + {floor:.2f}) s"),
             Row(f"7 first render {name}, Piper: {cpus} synthesis workers / 1", first["seconds"] / single["seconds"],
                 "<= 0.65", first["seconds"] / single["seconds"] <= 0.65,
-                f"{first['seconds']:.2f} s / {single['seconds']:.2f} s")]
+                f"{first['seconds']:.2f} s / {single['seconds']:.2f} s"),
+            Row(f"7' (reference) synthesis alone, {cpus} workers / 1", synth / one, "(onnxruntime's threads)",
+                True, f"{synth:.2f} s / {one:.2f} s"),
+            Row(f"7'' (reference) synthesis alone, {cpus} workers / 1 on one thread", synth / one_thread,
+                "(one core)", True, f"{synth:.2f} s / {one_thread:.2f} s")]
 
 
 def print_table(rows: list[Row]) -> None:
