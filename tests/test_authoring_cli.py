@@ -188,7 +188,6 @@ steps:
         r"but the step leaves 3\.5 s for it \(5\.0 s step, 1\.5 s lead-in\)\n", result.stderr)
 
 
-
 def test_plan_folds_a_last_strokes_cue_into_its_strokes(runner, library):
     write(library, "sides", SIDES.replace("    strokes: 6\n", "    strokes: 6\n    last: 3\n", 1))
     result = runner.invoke(main, ["plan", "sides", "--scripts", str(library)])

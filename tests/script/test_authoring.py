@@ -579,7 +579,6 @@ def test_cues_misuse(tmp_path: Path) -> None:
     ]
 
 
-
 def test_a_last_strokes_cue_becomes_the_model(tmp_path: Path) -> None:
     from voiceguide.script.model import Last
 

@@ -15,9 +15,10 @@ round on its own):
   without a duration that are not breath steps, and steps marked ``fixed: true``.
 
 Strokes (or breath cycles) stay between the step's ``min_strokes`` and ``max_strokes``, by default
-``MIN_SHARE`` and ``MAX_SHARE`` of what it has (and at least its countdown's count or its last-strokes
-cue's, and 2 with a halfway cue). A step with time-left callouts is never made shorter. A target the routine cannot
-reach with every step kept may leave out steps marked ``optional: true``, the last first.
+``MIN_SHARE`` and ``MAX_SHARE`` of what it has (and at least its countdown's count, or its
+last-strokes cue's, and 2 with a halfway cue). A step with time-left callouts is never made
+shorter. A target the routine cannot reach with every step kept may leave out steps marked
+``optional: true``, the last first.
 
 The fit is made on the plan's own arithmetic: a step's length is what it keeps (its lead-in, words
 and settle, measured on the routine's full plan) plus its pacing, so the planned length is the sum;

@@ -9,8 +9,8 @@ Cues only: each step says its ``cue`` in place of its narration (default: its ti
 side; a later side's switch cue and a later round's ``again`` are replaced the same way), followed
 by an exact pause as long as the rest of the narration it replaces, so every step starts, and every
 stroke falls, where it does in the full version. The intro and the outro keep their words unless
-they have a ``cue`` (the intro's should keep the safety line). Countdowns, last-strokes, halfway and time-left
-cues, closing words and breath words are cues already, and stay.
+they have a ``cue`` (the intro's should keep the safety line). Countdowns, last-strokes, halfway
+and time-left cues, closing words and breath words are cues already, and stay.
 """
 
 from __future__ import annotations
