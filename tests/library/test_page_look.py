@@ -304,9 +304,12 @@ def resume_after_reload(browser, entries: list[dict], shot: Path) -> None:
     wait_until(browser, lambda s: s["paused"], "paused")
 
     browser.refresh()
+    from selenium.webdriver.support.wait import WebDriverWait
+
+    offered = WebDriverWait(browser, 10).until(lambda b: b.find_element(By.ID, "resume-text").text)  # once the script ran
+    assert offered == f"Resume “{entries[1]['title']}” at 1:40?"
     offer = browser.find_element(By.ID, "resume")
     assert offer.is_displayed()
-    assert browser.find_element(By.ID, "resume-text").text == f"Resume “{entries[1]['title']}” at 1:40?"
     browser.save_screenshot(str(shot))
     browser.find_element(By.ID, "resume-play").click()
     state = wait_until(browser, lambda s: not s["paused"] and s["t"] >= 100, "it plays on from 1:40")
@@ -315,6 +318,7 @@ def resume_after_reload(browser, entries: list[dict], shot: Path) -> None:
 
     # "Not now" hides the offer; a new version of the audio (another key) is not offered.
     browser.refresh()
+    WebDriverWait(browser, 10).until(lambda b: b.find_element(By.ID, "resume").is_displayed())
     browser.find_element(By.ID, "resume-dismiss").click()
     assert not browser.find_element(By.ID, "resume").is_displayed()
     browser.execute_script("""
