@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 
 from voiceguide.core.files import publish, remove_stale_parts, temporary
-from voiceguide.voice.pyttsx3_worker import serve
+from voiceguide.voice.child import serve
 
 CACHE_ENV = "KOKORO_JA_CACHE"
 MODEL = "kokoro-v1.0.int8.onnx"

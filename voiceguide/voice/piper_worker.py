@@ -22,7 +22,7 @@ import json
 
 import numpy as np
 
-from voiceguide.voice.pyttsx3_worker import serve
+from voiceguide.voice.child import serve
 
 
 def speak(voice, text: str, config) -> np.ndarray:
